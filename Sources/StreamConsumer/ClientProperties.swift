@@ -1,0 +1,47 @@
+/// The librdkafka properties consumerd sets itself, before the operator's `KAFKA_*CONF_*` overrides.
+///
+/// These encode the delivery guarantee (manual offset store, idempotent `acks=all` producer) and are listed in
+/// one place so the README and the code agree.
+public enum ClientProperties {
+    /// Consumer: offsets are stored by the engine only after the output's delivery report; auto-commit then
+    /// commits what was stored. Partition EOF events let the metrics report "caught up".
+    public static func consumer(_ settings: KafkaSettings, bootstrapServers: String) -> [KafkaProperty] {
+        var properties = [
+            KafkaProperty(name: "bootstrap.servers", value: bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS"),
+            KafkaProperty(name: "group.id", value: settings.groupId, source: "KAFKA_GROUP_ID"),
+            KafkaProperty(name: "auto.offset.reset", value: settings.autoOffsetReset, source: "KAFKA_AUTO_OFFSET_RESET"),
+            KafkaProperty(name: "enable.auto.offset.store", value: "false", source: "consumerd"),
+            KafkaProperty(name: "enable.auto.commit", value: "true", source: "consumerd"),
+            KafkaProperty(name: "auto.commit.interval.ms", value: "1000", source: "consumerd"),
+            KafkaProperty(name: "enable.partition.eof", value: "true", source: "consumerd"),
+            KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
+            KafkaProperty(name: "fetch.wait.max.ms", value: "50", source: "consumerd"),
+            KafkaProperty(name: "queued.min.messages", value: "100000", source: "consumerd"),
+            KafkaProperty(
+                name: "statistics.interval.ms",
+                value: String(settings.statisticsIntervalMs),
+                source: "KAFKA_STATISTICS_INTERVAL_MS"
+            ),
+        ]
+        if let instance = settings.groupInstanceId {
+            properties.append(KafkaProperty(name: "group.instance.id", value: instance, source: "KAFKA_GROUP_INSTANCE_ID"))
+        }
+        return properties + settings.commonProperties + settings.consumerProperties
+    }
+
+    /// Producer: idempotent with `acks=all`, so librdkafka's own retries neither lose nor duplicate outputs.
+    public static func producer(_ settings: KafkaSettings, bootstrapServers: String) -> [KafkaProperty] {
+        [
+            KafkaProperty(name: "bootstrap.servers", value: bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS"),
+            KafkaProperty(name: "acks", value: "all", source: "consumerd"),
+            KafkaProperty(name: "enable.idempotence", value: "true", source: "consumerd"),
+            KafkaProperty(name: "linger.ms", value: "5", source: "consumerd"),
+            KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
+            KafkaProperty(
+                name: "statistics.interval.ms",
+                value: String(settings.statisticsIntervalMs),
+                source: "KAFKA_STATISTICS_INTERVAL_MS"
+            ),
+        ] + settings.commonProperties + settings.producerProperties
+    }
+}

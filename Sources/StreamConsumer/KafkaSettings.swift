@@ -1,0 +1,122 @@
+import Foundation
+
+/// One librdkafka property, with the environment variable it came from (for error messages).
+public struct KafkaProperty: Sendable, Equatable {
+    public var name: String
+    public var value: String
+    /// The environment variable or built-in default that set it.
+    public var source: String
+
+    public init(name: String, value: String, source: String) {
+        self.name = name
+        self.value = value
+        self.source = source
+    }
+
+    /// True for properties whose value must never be logged (passwords, keys, tokens).
+    public var isSecret: Bool {
+        let lowered = name.lowercased()
+        return ["password", "secret", "key", "token", "sasl.oauthbearer.config", "sasl.jaas"].contains {
+            lowered.contains($0)
+        } && !lowered.hasSuffix(".location") && lowered != "ssl.key.location"
+    }
+
+    /// The value as it may appear in logs.
+    public var displayValue: String { isSecret ? "[REDACTED]" : value }
+}
+
+/// Kafka connection settings read from the environment.
+///
+/// `KAFKA_CONF_<NAME>` passes any librdkafka property through to both the consumer and the producer
+/// (`_` becomes `.`, `__` a literal `_`, lower-cased); `KAFKA_CONSUMER_CONF_<NAME>` and `KAFKA_PRODUCER_CONF_<NAME>`
+/// reach only one of them. librdkafka itself validates names and values when the clients are created.
+public struct KafkaSettings: Sendable, Equatable {
+    /// Broker list; `nil` means "start the embedded mock cluster".
+    public var bootstrapServers: String?
+    public var groupId: String
+    /// Static membership (KIP-345): a restarted instance gets its partitions back without a rebalance.
+    public var groupInstanceId: String?
+    /// Where a group with no committed offset starts.
+    public var autoOffsetReset: String
+    /// How often librdkafka emits statistics (lag in records, queue depth).
+    public var statisticsIntervalMs: Int
+    public var commonProperties: [KafkaProperty]
+    public var consumerProperties: [KafkaProperty]
+    public var producerProperties: [KafkaProperty]
+
+    public init(
+        bootstrapServers: String? = nil,
+        groupId: String = "volatility-consumer",
+        groupInstanceId: String? = nil,
+        autoOffsetReset: String = "earliest",
+        statisticsIntervalMs: Int = 5000,
+        commonProperties: [KafkaProperty] = [],
+        consumerProperties: [KafkaProperty] = [],
+        producerProperties: [KafkaProperty] = []
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.groupId = groupId
+        self.groupInstanceId = groupInstanceId
+        self.autoOffsetReset = autoOffsetReset
+        self.statisticsIntervalMs = statisticsIntervalMs
+        self.commonProperties = commonProperties
+        self.consumerProperties = consumerProperties
+        self.producerProperties = producerProperties
+    }
+
+    /// Reads `KAFKA_*` variables. Empty values count as unset.
+    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> KafkaSettings {
+        func value(_ name: String) -> String? {
+            guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
+            return raw
+        }
+        var settings = KafkaSettings()
+        settings.bootstrapServers = value("KAFKA_BOOTSTRAP_SERVERS")
+        settings.groupId = value("KAFKA_GROUP_ID") ?? settings.groupId
+        settings.groupInstanceId = value("KAFKA_GROUP_INSTANCE_ID")
+        if let reset = value("KAFKA_AUTO_OFFSET_RESET") {
+            let accepted = ["earliest", "latest", "error", "smallest", "largest", "beginning", "end"]
+            guard accepted.contains(reset.lowercased()) else {
+                throw ConfigurationError(
+                    variable: "KAFKA_AUTO_OFFSET_RESET",
+                    reason: "'\(reset)' is not valid: use earliest or latest"
+                )
+            }
+            settings.autoOffsetReset = reset.lowercased()
+        }
+        if let interval = value("KAFKA_STATISTICS_INTERVAL_MS") {
+            guard let parsed = Int(interval), parsed >= 0, parsed <= 86_400_000 else {
+                throw ConfigurationError(
+                    variable: "KAFKA_STATISTICS_INTERVAL_MS",
+                    reason: "'\(interval)' is not a whole number of milliseconds (0 disables statistics)"
+                )
+            }
+            settings.statisticsIntervalMs = parsed
+        }
+        for (variable, raw) in environment.sorted(by: { $0.key < $1.key }) {
+            for (prefix, target) in [
+                ("KAFKA_CONF_", \KafkaSettings.commonProperties),
+                ("KAFKA_CONSUMER_CONF_", \KafkaSettings.consumerProperties),
+                ("KAFKA_PRODUCER_CONF_", \KafkaSettings.producerProperties),
+            ] where variable.hasPrefix(prefix) {
+                let suffix = variable.dropFirst(prefix.count)
+                guard !suffix.isEmpty else {
+                    throw ConfigurationError(variable: variable, reason: "names no librdkafka property")
+                }
+                settings[keyPath: target].append(
+                    KafkaProperty(name: propertyName(fromVariableSuffix: suffix), value: raw, source: variable)
+                )
+            }
+        }
+        return settings
+    }
+
+    /// `SASL_MECHANISM` → `sasl.mechanism`; `SASL_OAUTHBEARER_CLIENT__ID` → `sasl.oauthbearer.client_id`.
+    public static func propertyName(fromVariableSuffix suffix: Substring) -> String {
+        let placeholder = "\u{0}"
+        return suffix.replacingOccurrences(of: "__", with: placeholder)
+            .replacingOccurrences(of: "_", with: ".")
+            .replacingOccurrences(of: placeholder, with: "_")
+            .lowercased()
+    }
+}

@@ -1,0 +1,40 @@
+/// What an output record stands for, handed back with its delivery report.
+public enum OutputKind: Sendable, Equatable {
+    /// A prediction with its decision and probability.
+    case prediction(label: Int8, probability: Double)
+    /// A dead-letter record for an input that failed with `errorType` (e.g. `parse_error`).
+    case deadLetter(errorType: String)
+}
+
+/// Why an input goes to the dead-letter topic.
+public struct DeadLetter: Sendable, Equatable {
+    /// Metric label and `error_type` header, e.g. `schema_error`.
+    public var errorType: String
+    /// A short human-readable reason, sent as the `error` header.
+    public var reason: String
+    /// When set, only the first this many bytes of the input are kept and an `original_size` header is added.
+    public var truncateTo: Int?
+
+    public init(errorType: String, reason: String, truncateTo: Int? = nil) {
+        self.errorType = errorType
+        self.reason = reason
+        self.truncateTo = truncateTo
+    }
+}
+
+/// The handler's verdict on one input record.
+public enum RecordDisposition: Sendable {
+    /// No output: the input's offset is done at once.
+    case skip
+    /// Publish the handler's output buffer to the output topic under `key`.
+    case publish(key: String, kind: OutputKind)
+    /// Route the original bytes to the dead-letter topic.
+    case deadLetter(DeadLetter)
+}
+
+/// Turns input records into outputs. Called on the processing thread only, one record at a time.
+public protocol RecordHandler: AnyObject {
+    /// Decides what `record` becomes. For ``RecordDisposition/publish(key:kind:)`` the output value is what the
+    /// handler wrote into `output` (cleared by the handler; its capacity is reused between calls).
+    func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition
+}

@@ -1,0 +1,665 @@
+import Crdkafka
+import Logging
+import Synchronization
+
+/// The topics one processor reads and writes.
+public struct StreamTopics: Sendable, Equatable {
+    public var input: String
+    public var output: String
+    public var deadLetter: String
+
+    public init(input: String = "ticks.features", output: String = "ticks.predictions", deadLetter: String = "ticks.features.dlq") {
+        self.input = input
+        self.output = output
+        self.deadLetter = deadLetter
+    }
+}
+
+/// Tunables of the consume → handle → produce loop.
+public struct StreamProcessorOptions: Sendable {
+    public var topics: StreamTopics
+    /// Outputs handed to the producer and not yet acknowledged before fetching is paused (bounded memory).
+    public var maxInflight: Int
+    /// How long shutdown waits for outstanding deliveries before closing.
+    public var shutdownFlushTimeoutMs: Int32
+    /// First and largest back-off between attempts to re-produce an output whose delivery failed.
+    public var retryBackoffNanos: (initial: UInt64, maximum: UInt64)
+
+    public init(
+        topics: StreamTopics = StreamTopics(),
+        maxInflight: Int = 200_000,
+        shutdownFlushTimeoutMs: Int32 = 6000,
+        retryBackoffNanos: (initial: UInt64, maximum: UInt64) = (500_000_000, 30_000_000_000)
+    ) {
+        self.topics = topics
+        self.maxInflight = maxInflight
+        self.shutdownFlushTimeoutMs = shutdownFlushTimeoutMs
+        self.retryBackoffNanos = retryBackoffNanos
+    }
+}
+
+/// The at-least-once consume → process → produce engine on librdkafka.
+///
+/// One thread runs ``run()``; every librdkafka callback that touches the engine's state (delivery reports,
+/// rebalances, commits, statistics) is served on that thread through `rd_kafka_poll`/`rd_kafka_consumer_poll`,
+/// so the state needs no locks. An input offset is stored for commit only when its output (prediction or
+/// dead-letter record) has a successful delivery report and so has every offset consumed before it on the same
+/// partition. Failed deliveries are produced again with back-off while fetching is paused: nothing is dropped.
+public final class StreamProcessor: @unchecked Sendable {
+    private let consumer: OpaquePointer
+    private let producer: OpaquePointer
+    private let callbacks: CallbackTarget
+    private let handler: any RecordHandler
+    private let observer: any StreamObserver
+    private let logger: Logger
+    private let options: StreamProcessorOptions
+    private let outputTopic: OwnedCString
+    private let deadLetterTopic: OwnedCString
+    private let stopRequested = Atomic<Bool>(false)
+
+    // State confined to the thread that calls run().
+    private var progress: [Int32: PartitionProgress] = [:]
+    private var atEnd: [Int32: Bool] = [:]
+    private var generation: UInt32 = 0
+    private var inflight = InflightTable()
+    private var retries: [PendingRetry] = []
+    private var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+    private var backlogHead = 0
+    private var paused = false
+    private var caughtUpReported = false
+    private var brokerReachable: Bool?
+    private var outputBuffer: [UInt8] = []
+    private var lastStoreNanos: UInt64 = 0
+    private var fatalError: KafkaError?
+    private var subscribed = false
+
+    /// Creates the consumer and producer clients (no network traffic yet).
+    ///
+    /// - Throws: ``ConfigurationError`` for a property librdkafka rejects, ``KafkaError`` when a client cannot be
+    ///   created.
+    public init(
+        settings: KafkaSettings,
+        bootstrapServers: String,
+        options: StreamProcessorOptions,
+        handler: any RecordHandler,
+        observer: any StreamObserver,
+        logger: Logger
+    ) throws {
+        self.handler = handler
+        self.observer = observer
+        self.logger = logger
+        self.options = options
+        self.outputTopic = OwnedCString(options.topics.output)
+        self.deadLetterTopic = OwnedCString(options.topics.deadLetter)
+        let callbacks = CallbackTarget(observer: observer)
+        self.callbacks = callbacks
+        let opaque = Unmanaged.passUnretained(callbacks).toOpaque()
+
+        var producerConf = KafkaConf()
+        for property in ClientProperties.producer(settings, bootstrapServers: bootstrapServers) {
+            try producerConf.set(property)
+        }
+        if let conf = producerConf.handle {
+            rd_kafka_conf_set_opaque(conf, opaque)
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let target = CallbackTarget.from(opaque) else { return }
+                target.processor?.deliveryReport(message)
+            }
+            installCommonCallbacks(conf, role: .producer)
+        }
+        self.producer = try producerConf.makeClient(RD_KAFKA_PRODUCER, operation: "create the Kafka producer")
+
+        var consumerConf = KafkaConf()
+        do {
+            for property in ClientProperties.consumer(settings, bootstrapServers: bootstrapServers) {
+                try consumerConf.set(property)
+            }
+            if let conf = consumerConf.handle {
+                rd_kafka_conf_set_opaque(conf, opaque)
+                rd_kafka_conf_set_rebalance_cb(conf) { _, error, partitions, opaque in
+                    guard let partitions, let target = CallbackTarget.from(opaque) else { return }
+                    target.processor?.rebalance(error, partitions)
+                }
+                rd_kafka_conf_set_offset_commit_cb(conf) { _, error, _, opaque in
+                    guard let target = CallbackTarget.from(opaque) else { return }
+                    target.processor?.offsetCommitResult(error)
+                }
+                installCommonCallbacks(conf, role: .consumer)
+            }
+            self.consumer = try consumerConf.makeClient(RD_KAFKA_CONSUMER, operation: "create the Kafka consumer")
+        } catch {
+            rd_kafka_destroy(producer)
+            throw error
+        }
+        rd_kafka_poll_set_consumer(consumer)
+        callbacks.processor = self
+    }
+
+    deinit {
+        drainBacklog()
+        for retry in retries { retry.release() }
+        rd_kafka_destroy(consumer)
+        rd_kafka_purge(producer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        rd_kafka_destroy(producer)
+    }
+
+    /// Asks ``run()`` to finish: it stops fetching, flushes the producer, commits and leaves the group.
+    /// Safe to call from any thread.
+    public func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    /// Runs the loop on the calling thread until ``requestStop()`` or a fatal client error.
+    public func run() throws(KafkaError) {
+        try subscribe()
+        logger.info("consuming", metadata: [
+            "input": "\(options.topics.input)", "output": "\(options.topics.output)",
+            "dead_letter": "\(options.topics.deadLetter)",
+        ])
+        while !stopRequested.load(ordering: .acquiring), fatalError == nil {
+            observer.heartbeat()
+            rd_kafka_poll(producer, 0)
+            retryDueDeliveries()
+            updateBackPressure()
+            if paused {
+                keepConsumerAlive(timeoutMs: 20)
+                rd_kafka_poll(producer, 20)
+                storeOffsets(force: false)
+                continue
+            }
+            var handled = 0
+            while handled < 512, let message = nextMessage(timeoutMs: 0) {
+                process(message)
+                handled += 1
+                if inflight.count >= options.maxInflight || !retries.isEmpty { break }
+            }
+            if handled == 0 {
+                if inflight.count > 0 {
+                    rd_kafka_poll(producer, 2)
+                } else {
+                    reportCaughtUpIfIdle()
+                    if let message = nextMessage(timeoutMs: 100) { process(message) }
+                }
+            }
+            storeOffsets(force: false)
+        }
+        shutdown()
+        if let fatalError { throw fatalError }
+    }
+
+    // MARK: - Consuming
+
+    private func subscribe() throws(KafkaError) {
+        guard !subscribed else { return }
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, options.topics.input, RD_KAFKA_PARTITION_UA)
+        let error = rd_kafka_subscribe(consumer, list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "subscribe to \(options.topics.input)", error: error)
+        }
+        subscribed = true
+    }
+
+    private func nextMessage(timeoutMs: Int32) -> UnsafeMutablePointer<rd_kafka_message_t>? {
+        if backlogHead < backlog.count {
+            let message = backlog[backlogHead]
+            backlogHead += 1
+            if backlogHead == backlog.count {
+                backlog.removeAll(keepingCapacity: true)
+                backlogHead = 0
+            }
+            return message
+        }
+        return rd_kafka_consumer_poll(consumer, timeoutMs)
+    }
+
+    /// Serves the consumer's callbacks (rebalance, commits, heartbeats to the group) while fetching is paused;
+    /// a message that was already fetched waits in the backlog, in order.
+    private func keepConsumerAlive(timeoutMs: Int32) {
+        if let message = rd_kafka_consumer_poll(consumer, timeoutMs) {
+            backlog.append(message)
+        }
+    }
+
+    private func process(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        defer { rd_kafka_message_destroy(message) }
+        let partition = message.pointee.partition
+        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                atEnd[partition] = true
+            } else {
+                let text = string(fromC: rd_kafka_err2str(message.pointee.err))
+                observer.kafkaError("consume from \(options.topics.input) [\(partition)]: \(text)", fatal: false)
+            }
+            return
+        }
+        setBrokerReachable(true)
+        atEnd[partition] = false
+        caughtUpReported = false
+        guard let sequence = progress[partition]?.register(offset: message.pointee.offset) else {
+            return  // a record from a partition that is no longer assigned: its new owner handles it
+        }
+        let generation = progress[partition]?.generation ?? 0
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestampMs = rd_kafka_message_timestamp(message, &timestampType)
+        let timestamp: Double? = timestampMs >= 0 ? Double(timestampMs) / 1000 : nil
+        let value = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len)
+        let key: UnsafeRawBufferPointer? =
+            message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) }
+        let record = ConsumedRecord(
+            topic: options.topics.input,
+            partition: partition,
+            offset: message.pointee.offset,
+            key: key,
+            value: value,
+            timestamp: timestamp
+        )
+        let disposition = handler.handle(record, output: &outputBuffer)
+        var pending = InflightRecord(
+            partition: partition,
+            generation: generation,
+            sequence: sequence,
+            kind: .prediction(label: 0, probability: 0),
+            sourceTimestamp: timestamp,
+            producedAtNanos: 0
+        )
+        switch disposition {
+        case .skip:
+            progress[partition]?.complete(sequence: sequence)
+        case .publish(let key, let kind):
+            pending.kind = kind
+            var key = key
+            key.withUTF8 { keyBytes in
+                outputBuffer.withUnsafeBytes { valueBytes in
+                    produce(
+                        topic: outputTopic,
+                        key: UnsafeRawBufferPointer(keyBytes),
+                        value: valueBytes,
+                        headers: nil,
+                        timestampMs: nil,
+                        record: pending
+                    )
+                }
+            }
+        case .deadLetter(let deadLetter):
+            pending.kind = .deadLetter(errorType: deadLetter.errorType)
+            let headers = DeadLetterHeaders.make(deadLetter, source: record)
+            let kept = deadLetter.truncateTo.map { min($0, value.count) } ?? value.count
+            produce(
+                topic: deadLetterTopic,
+                key: key,
+                value: UnsafeRawBufferPointer(rebasing: value[0..<kept]),
+                headers: headers,
+                timestampMs: timestampMs >= 0 ? timestampMs : nil,
+                record: pending
+            )
+        }
+    }
+
+    // MARK: - Producing
+
+    /// Hands one output to librdkafka; waits (serving callbacks, fetching paused) while its queue is full.
+    private func produce(
+        topic: OwnedCString,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer,
+        headers: OpaquePointer?,
+        timestampMs: Int64?,
+        record: InflightRecord
+    ) {
+        var record = record
+        record.producedAtNanos = Clock.monotonicNanos()
+        let slot = inflight.insert(record)
+        while true {
+            let error = Producing.produce(
+                producer, topic: topic.pointer, key: key, value: value, headers: headers,
+                timestampMs: timestampMs, opaque: InflightTable.opaque(for: slot)
+            )
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                observer.inflightChanged(inflight.count)
+                return
+            }
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                if stopRequested.load(ordering: .acquiring) {
+                    // Not produced and not stored: the input is read again after restart.
+                    _ = inflight.remove(slot)
+                    if let headers { rd_kafka_headers_destroy(headers) }
+                    return
+                }
+                setPaused(true)
+                keepConsumerAlive(timeoutMs: 0)
+                rd_kafka_poll(producer, 50)
+                continue
+            }
+            let reason = string(fromC: rd_kafka_err2str(error))
+            observer.deliveryFailed(kind: record.kind, error: reason)
+            retries.append(PendingRetry(
+                slot: slot, topic: topic, key: key, value: value, headers: headers, timestampMs: timestampMs,
+                dueNanos: Clock.monotonicNanos() + options.retryBackoffNanos.initial,
+                backoffNanos: options.retryBackoffNanos.initial
+            ))
+            return
+        }
+    }
+
+    /// Called by librdkafka (inside `rd_kafka_poll(producer)`, on the processing thread) once per output.
+    fileprivate func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>) {
+        let slot = InflightTable.index(from: message.pointee._private)
+        guard let record = inflight.peek(slot) else { return }
+        let error = message.pointee.err
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let reason = string(fromC: rd_kafka_err2str(error))
+            observer.deliveryFailed(kind: record.kind, error: reason)
+            guard error != RD_KAFKA_RESP_ERR__PURGE_QUEUE, error != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT else {
+                _ = inflight.remove(slot)
+                return
+            }
+            retries.append(PendingRetry(
+                slot: slot,
+                topic: record.kind.isDeadLetter ? deadLetterTopic : outputTopic,
+                message: message,
+                dueNanos: Clock.monotonicNanos() + options.retryBackoffNanos.initial,
+                backoffNanos: options.retryBackoffNanos.initial
+            ))
+            return
+        }
+        _ = inflight.remove(slot)
+        complete(record)
+        setBrokerReachable(true)
+        let elapsed = Double(Clock.monotonicNanos() &- record.producedAtNanos) / 1e9
+        observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))
+        observer.inflightChanged(inflight.count)
+    }
+
+    private func complete(_ record: InflightRecord) {
+        guard progress[record.partition]?.generation == record.generation else { return }
+        progress[record.partition]?.complete(sequence: record.sequence)
+    }
+
+    private func retryDueDeliveries() {
+        guard !retries.isEmpty else { return }
+        let now = Clock.monotonicNanos()
+        var index = 0
+        while index < retries.count {
+            var retry = retries[index]
+            guard retry.dueNanos <= now else {
+                index += 1
+                continue
+            }
+            guard let record = inflight.peek(retry.slot), progress[record.partition]?.generation == record.generation
+            else {
+                // Its partition was revoked: the new owner reprocesses the input.
+                retry.release()
+                _ = inflight.remove(retry.slot)
+                retries.remove(at: index)
+                continue
+            }
+            let error = retry.produce(producer)
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                retries.remove(at: index)
+                logger.info("re-produced an output after a failed delivery", metadata: ["topic": "\(retry.topic.string)"])
+            } else {
+                retry.backoffNanos = min(retry.backoffNanos * 2, options.retryBackoffNanos.maximum)
+                retry.dueNanos = now + retry.backoffNanos
+                retries[index] = retry
+                if error != RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                    observer.deliveryFailed(kind: record.kind, error: string(fromC: rd_kafka_err2str(error)))
+                }
+                index += 1
+            }
+        }
+    }
+
+    // MARK: - Back-pressure
+
+    private func updateBackPressure() {
+        let congested = !retries.isEmpty || inflight.count >= options.maxInflight
+        if congested != paused { setPaused(congested) }
+    }
+
+    private func setPaused(_ pause: Bool) {
+        guard pause != paused else { return }
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        if rd_kafka_assignment(consumer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            if pause {
+                rd_kafka_pause_partitions(consumer, list)
+            } else {
+                rd_kafka_resume_partitions(consumer, list)
+            }
+            rd_kafka_topic_partition_list_destroy(list)
+        }
+        paused = pause
+        observer.backPressure(pause)
+        logger.log(level: pause ? .warning : .info, pause ? "fetching paused: outputs are backing up" : "fetching resumed", metadata: [
+            "inflight": "\(inflight.count)", "retrying": "\(retries.count)",
+        ])
+    }
+
+    // MARK: - Offsets
+
+    /// Stores the contiguous watermarks that moved; auto-commit sends them to the group coordinator.
+    private func storeOffsets(force: Bool) {
+        let now = Clock.monotonicNanos()
+        guard force || now &- lastStoreNanos >= 50_000_000 else { return }
+        lastStoreNanos = now
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        for index in progress.indices {
+            guard let offset = progress.values[index].takeDirty() else { continue }
+            if list == nil { list = rd_kafka_topic_partition_list_new(Int32(progress.count)) }
+            let entry = rd_kafka_topic_partition_list_add(list, options.topics.input, progress.keys[index])
+            entry?.pointee.offset = offset
+        }
+        guard let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let error = rd_kafka_offsets_store(consumer, list)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__STATE {
+            observer.kafkaError("store offsets: \(string(fromC: rd_kafka_err2str(error)))", fatal: false)
+        }
+    }
+
+    fileprivate func offsetCommitResult(_ error: rd_kafka_resp_err_t) {
+        switch error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            observer.offsetsCommitted(success: true, error: nil)
+        case RD_KAFKA_RESP_ERR__NO_OFFSET:
+            break  // nothing new to commit
+        default:
+            observer.offsetsCommitted(success: false, error: string(fromC: rd_kafka_err2str(error)))
+        }
+    }
+
+    private func commitNow() {
+        storeOffsets(force: true)
+        let error = rd_kafka_commit(consumer, nil, 0)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            logger.warning("offset commit failed", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
+        }
+    }
+
+    // MARK: - Rebalance
+
+    fileprivate func rebalance(
+        _ error: rd_kafka_resp_err_t,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
+        let cooperative = string(fromC: rd_kafka_rebalance_protocol(consumer)) == "COOPERATIVE"
+        let ids = (0..<Int(partitions.pointee.cnt)).map { partitions.pointee.elems[$0].partition }
+        switch error {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer, partitions))
+            } else {
+                rd_kafka_assign(consumer, partitions)
+            }
+            for id in ids {
+                generation &+= 1
+                progress[id] = PartitionProgress(generation: generation)
+                atEnd[id] = false
+            }
+            if paused { rd_kafka_pause_partitions(consumer, partitions) }
+            setBrokerReachable(true)
+            caughtUpReported = false
+            logger.info("partitions assigned", metadata: ["partitions": "\(ids)", "topic": "\(options.topics.input)"])
+            observer.rebalanced(.assign, assignedPartitions: progress.count)
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(consumer) != 0
+            if !lost {
+                // Deliver what is in flight so the new owner starts after it: fewer duplicates.
+                rd_kafka_flush(producer, options.shutdownFlushTimeoutMs)
+                commitNow()
+            }
+            if cooperative {
+                rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer, partitions))
+            } else {
+                rd_kafka_assign(consumer, nil)
+            }
+            for id in ids {
+                progress[id] = nil
+                atEnd[id] = nil
+            }
+            dropBacklog(for: Set(ids))
+            logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(ids)"])
+            observer.rebalanced(lost ? .lost : .revoke, assignedPartitions: progress.count)
+        default:
+            observer.kafkaError("rebalance: \(string(fromC: rd_kafka_err2str(error)))", fatal: false)
+            rd_kafka_assign(consumer, nil)
+            progress.removeAll()
+            atEnd.removeAll()
+            observer.rebalanced(.lost, assignedPartitions: 0)
+        }
+    }
+
+    private func dropBacklog(for partitions: Set<Int32>) {
+        guard backlogHead < backlog.count else { return }
+        var kept: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+        for message in backlog[backlogHead...] {
+            if partitions.contains(message.pointee.partition) {
+                rd_kafka_message_destroy(message)
+            } else {
+                kept.append(message)
+            }
+        }
+        backlog = kept
+        backlogHead = 0
+    }
+
+    private func drainBacklog() {
+        for message in backlog[backlogHead...] { rd_kafka_message_destroy(message) }
+        backlog.removeAll()
+        backlogHead = 0
+    }
+
+    // MARK: - Health signals
+
+    private func reportCaughtUpIfIdle() {
+        guard !caughtUpReported, !progress.isEmpty, inflight.count == 0, backlogHead >= backlog.count else { return }
+        guard progress.keys.allSatisfy({ atEnd[$0] == true }) else { return }
+        caughtUpReported = true
+        observer.caughtUp()
+    }
+
+    private func setBrokerReachable(_ reachable: Bool) {
+        guard brokerReachable != reachable else { return }
+        brokerReachable = reachable
+        observer.brokerReachability(reachable)
+    }
+
+    fileprivate func clientError(_ error: rd_kafka_resp_err_t, reason: String, client: OpaquePointer?) {
+        if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
+            setBrokerReachable(false)
+        }
+        if error == RD_KAFKA_RESP_ERR__FATAL, let client {
+            var text = [CChar](repeating: 0, count: 512)
+            let underlying = text.withUnsafeMutableBufferPointer { buffer in
+                rd_kafka_fatal_error(client, buffer.baseAddress, buffer.count)
+            }
+            let detail = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            fatalError = KafkaError(operation: "Kafka client", code: underlying.rawValue, message: detail)
+            observer.kafkaError("fatal: \(detail)", fatal: true)
+            return
+        }
+        observer.kafkaError(reason, fatal: false)
+    }
+
+    // MARK: - Shutdown
+
+    private func shutdown() {
+        logger.info("stopping: flushing outputs and committing offsets", metadata: ["inflight": "\(inflight.count)"])
+        setPaused(true)
+        drainBacklog()
+        let remaining = rd_kafka_flush(producer, options.shutdownFlushTimeoutMs)
+        if remaining != RD_KAFKA_RESP_ERR_NO_ERROR || !retries.isEmpty {
+            logger.warning("outputs not acknowledged at shutdown; their inputs are not committed and will be processed again", metadata: [
+                "queued": "\(rd_kafka_outq_len(producer))", "retrying": "\(retries.count)",
+            ])
+        }
+        for retry in retries { retry.release() }
+        retries.removeAll()
+        if fatalError == nil { commitNow() }
+        let error = rd_kafka_consumer_close(consumer)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
+        }
+        progress.removeAll()
+        observer.rebalanced(.revoke, assignedPartitions: 0)
+        logger.info("stopped")
+    }
+}
+
+extension OutputKind {
+    var isDeadLetter: Bool {
+        if case .deadLetter = self { return true }
+        return false
+    }
+}
+
+/// Routes librdkafka's C callbacks (which carry one opaque pointer per client) back to the processor.
+final class CallbackTarget: @unchecked Sendable {
+    /// Set once, right after both clients exist and before any callback that uses it can run (callbacks that
+    /// touch the processor are served only by the processing thread's poll calls).
+    var processor: StreamProcessor?
+    /// Immutable, so librdkafka's own threads may log through it at any time.
+    let observer: any StreamObserver
+
+    init(observer: any StreamObserver) {
+        self.observer = observer
+    }
+
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> CallbackTarget? {
+        guard let opaque else { return nil }
+        return Unmanaged<CallbackTarget>.fromOpaque(opaque).takeUnretainedValue()
+    }
+}
+
+enum ClientRole {
+    case consumer
+    case producer
+}
+
+/// Error, statistics and log callbacks shared by both clients.
+private func installCommonCallbacks(_ conf: OpaquePointer, role: ClientRole) {
+    rd_kafka_conf_set_error_cb(conf) { client, error, reason, opaque in
+        guard let target = CallbackTarget.from(opaque) else { return }
+        let text = string(fromC: reason)
+        target.processor?.clientError(rd_kafka_resp_err_t(rawValue: error), reason: text, client: client)
+    }
+    switch role {
+    case .consumer:
+        rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+            guard let json, let target = CallbackTarget.from(opaque) else { return 0 }
+            target.observer.consumerStatistics(String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self))
+            return 0
+        }
+    case .producer:
+        rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+            guard let json, let target = CallbackTarget.from(opaque) else { return 0 }
+            target.observer.producerStatistics(String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self))
+            return 0
+        }
+    }
+    rd_kafka_conf_set_log_cb(conf) { client, level, facility, message in
+        guard let client, let target = CallbackTarget.from(rd_kafka_opaque(client)) else { return }
+        target.observer.kafkaLog(level: level, facility: string(fromC: facility), message: string(fromC: message))
+    }
+}

@@ -1,0 +1,119 @@
+import Crdkafka
+
+/// One record read back from a topic, copied out of librdkafka.
+public struct ReadRecord: Sendable, Equatable {
+    public var partition: Int32
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var headers: [String: String]
+    /// Epoch milliseconds, or -1 when the record has none.
+    public var timestampMs: Int64
+
+    public var keyString: String? { key.map { String(decoding: $0, as: UTF8.self) } }
+}
+
+/// Reads a whole topic from its beginning without joining a consumer group (no offsets committed): for audits,
+/// tools and tests.
+public final class TopicReader: @unchecked Sendable {
+    private let client: OpaquePointer
+    public let topic: String
+
+    public init(bootstrapServers: String, topic: String, properties: [KafkaProperty] = []) throws {
+        var conf = KafkaConf()
+        try conf.set("bootstrap.servers", bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS")
+        try conf.set("enable.partition.eof", "false", source: "consumerd")
+        try conf.set("fetch.wait.max.ms", "50", source: "consumerd")
+        for property in properties { try conf.set(property) }
+        self.client = try conf.makeClient(RD_KAFKA_CONSUMER, operation: "create a topic reader")
+        self.topic = topic
+        rd_kafka_poll_set_consumer(client)
+    }
+
+    deinit {
+        rd_kafka_consumer_close(client)
+        rd_kafka_destroy(client)
+    }
+
+    /// Number of partitions the broker reports for the topic.
+    public func partitionCount(timeoutMs: Int32 = 10_000) throws(KafkaError) -> Int {
+        let topicHandle = rd_kafka_topic_new(client, topic, nil)
+        defer { rd_kafka_topic_destroy(topicHandle) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let error = rd_kafka_metadata(client, 0, topicHandle, &metadata, timeoutMs)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError(operation: "read metadata of \(topic)", error: error)
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt > 0 else { return 0 }
+        let topicMetadata = metadata.pointee.topics[0]
+        guard topicMetadata.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "read metadata of \(topic)", error: topicMetadata.err)
+        }
+        return Int(topicMetadata.partition_cnt)
+    }
+
+    /// Assigns every partition from the beginning.
+    public func start() throws(KafkaError) {
+        let count = try partitionCount()
+        let list = rd_kafka_topic_partition_list_new(Int32(max(count, 1)))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<count {
+            let entry = rd_kafka_topic_partition_list_add(list, topic, Int32(partition))
+            entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        let error = rd_kafka_assign(client, list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "assign \(topic)", error: error)
+        }
+    }
+
+    /// Returns the records that arrive within `timeoutMs` (at most `maxRecords`).
+    public func poll(timeoutMs: Int32, maxRecords: Int = 10_000) -> [ReadRecord] {
+        var records: [ReadRecord] = []
+        var wait = timeoutMs
+        while records.count < maxRecords, let message = rd_kafka_consumer_poll(client, wait) {
+            defer { rd_kafka_message_destroy(message) }
+            wait = 0
+            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            records.append(Self.copy(message))
+        }
+        return records
+    }
+
+    /// Reads until `done` says enough or `timeoutSeconds` pass; returns everything read.
+    public func read(timeoutSeconds: Double, until done: ([ReadRecord]) -> Bool) -> [ReadRecord] {
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutSeconds * 1e9)
+        var records: [ReadRecord] = []
+        while !done(records), Clock.monotonicNanos() < deadline {
+            records += poll(timeoutMs: 200)
+        }
+        return records
+    }
+
+    static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ReadRecord {
+        let value = message.pointee.payload.map {
+            Array(UnsafeRawBufferPointer(start: $0, count: message.pointee.len))
+        } ?? []
+        let key = message.pointee.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len)) }
+        var headers: [String: String] = [:]
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            var index = 0
+            var name: UnsafePointer<CChar>?
+            var bytes: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(list, index, &name, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let text = bytes.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: size), as: UTF8.self) } ?? ""
+                headers[string(fromC: name)] = text
+                index += 1
+            }
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        return ReadRecord(
+            partition: message.pointee.partition, offset: message.pointee.offset, key: key, value: value,
+            headers: headers, timestampMs: timestamp
+        )
+    }
+}
