@@ -418,7 +418,7 @@ public final class StreamProcessor: @unchecked Sendable {
         if congested != paused { setPaused(congested) }
     }
 
-    private func setPaused(_ pause: Bool) {
+    private func setPaused(_ pause: Bool, reason: String? = nil) {
         guard pause != paused else { return }
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         if rd_kafka_assignment(consumer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
@@ -431,7 +431,8 @@ public final class StreamProcessor: @unchecked Sendable {
         }
         paused = pause
         observer.backPressure(pause)
-        logger.log(level: pause ? .warning : .info, pause ? "fetching paused: outputs are backing up" : "fetching resumed", metadata: [
+        let message = reason ?? (pause ? "fetching paused: outputs are backing up" : "fetching resumed")
+        logger.log(level: reason == nil && pause ? .warning : .info, "\(message)", metadata: [
             "inflight": "\(inflight.count)", "retrying": "\(retries.count)",
         ])
     }
@@ -586,7 +587,7 @@ public final class StreamProcessor: @unchecked Sendable {
 
     private func shutdown() {
         logger.info("stopping: flushing outputs and committing offsets", metadata: ["inflight": "\(inflight.count)"])
-        setPaused(true)
+        setPaused(true, reason: "fetching stopped for shutdown")
         drainBacklog()
         let remaining = rd_kafka_flush(producer, options.shutdownFlushTimeoutMs)
         if remaining != RD_KAFKA_RESP_ERR_NO_ERROR || !retries.isEmpty {

@@ -23,6 +23,9 @@ public final class TopicReader: @unchecked Sendable {
         var conf = KafkaConf()
         try conf.set("bootstrap.servers", bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS")
         try conf.set("enable.partition.eof", "false", source: "consumerd")
+        // librdkafka needs a group for assign(); this one never commits and never subscribes.
+        try conf.set("group.id", "consumerd-reader-\(UInt64.random(in: 0...UInt64.max))", source: "consumerd")
+        try conf.set("enable.auto.commit", "false", source: "consumerd")
         try conf.set("fetch.wait.max.ms", "50", source: "consumerd")
         for property in properties { try conf.set(property) }
         self.client = try conf.makeClient(RD_KAFKA_CONSUMER, operation: "create a topic reader")

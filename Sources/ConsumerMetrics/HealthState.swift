@@ -1,0 +1,94 @@
+//===----------------------------------------------------------------------===//
+//
+// consumerd — ConsumerMetrics
+//
+//===----------------------------------------------------------------------===//
+
+import Synchronization
+
+/// The inputs of the liveness and readiness probes: written by the daemon, read by the endpoint.
+///
+/// Every field is a single atomic, so ``markProgress()`` — called on every processing-loop
+/// iteration — costs one clock read and one relaxed store.
+///
+/// - Liveness (`/healthz`): the processing loop made progress or was idle-waiting within the last
+///   ``livenessWindowSeconds``. A loop blocked inside a call (deadlock, stuck model) stops calling
+///   ``markProgress()`` and the probe turns 503 after the window.
+/// - Readiness (`/readyz`): model loaded, at least one partition assigned, broker reachable. It is
+///   503 until the first assignment.
+public final class HealthState: Sendable {
+    /// How long the processing loop may go without ``markProgress()`` before liveness fails.
+    public let livenessWindowSeconds: Double
+
+    private let clock: @Sendable () -> Double
+    private let lastProgressBits: Atomic<UInt64>
+    private let modelLoaded = Atomic<Bool>(false)
+    private let assignedPartitions = Atomic<Int>(0)
+    private let brokerReachable = Atomic<Bool>(false)
+
+    /// Creates the state. The processing loop counts as having made progress at creation, so
+    /// liveness holds for one window while the daemon starts.
+    ///
+    /// - Parameters:
+    ///   - livenessWindowSeconds: `LIVENESS_WINDOW_SECONDS` (default 30).
+    ///   - clock: Seconds on any monotonic scale; ``MetricsClock/monotonicSeconds()`` by default.
+    public init(
+        livenessWindowSeconds: Double = 30,
+        clock: @escaping @Sendable () -> Double = MetricsClock.monotonicSeconds
+    ) {
+        self.livenessWindowSeconds = livenessWindowSeconds
+        self.clock = clock
+        self.lastProgressBits = Atomic(clock().bitPattern)
+    }
+
+    /// The processing loop made progress or is idle-waiting (call on every loop iteration).
+    public func markProgress() {
+        self.lastProgressBits.store(self.clock().bitPattern, ordering: .relaxed)
+    }
+
+    /// Whether the model is loaded.
+    public func setModelLoaded(_ v: Bool) {
+        self.modelLoaded.store(v, ordering: .relaxed)
+    }
+
+    /// The number of partitions currently assigned (0 after a revoke/lost).
+    public func setAssignedPartitions(_ n: Int) {
+        self.assignedPartitions.store(n, ordering: .relaxed)
+    }
+
+    /// Whether the broker is reachable (e.g. false on `ALL_BROKERS_DOWN`, true again on the next
+    /// successful metadata/poll).
+    public func setBrokerReachable(_ v: Bool) {
+        self.brokerReachable.store(v, ordering: .relaxed)
+    }
+
+    /// Seconds since the last ``markProgress()`` (never negative).
+    public func secondsSinceProgress() -> Double {
+        let last = Double(bitPattern: self.lastProgressBits.load(ordering: .relaxed))
+        return max(self.clock() - last, 0)
+    }
+
+    /// The liveness report: `processing_loop` is `"ok"` or `"stalled Ns"`.
+    public func liveness() -> HealthReport {
+        let idle = self.secondsSinceProgress()
+        let alive = idle <= self.livenessWindowSeconds
+        let detail = alive ? "ok" : "stalled \(Int(idle.rounded(.down)))s"
+        return HealthReport(checks: [HealthCheck(name: "processing_loop", ok: alive, detail: detail)])
+    }
+
+    /// The readiness report: `model_loaded`, `partitions_assigned`, `broker_reachable`.
+    public func readiness() -> HealthReport {
+        let model = self.modelLoaded.load(ordering: .relaxed)
+        let partitions = self.assignedPartitions.load(ordering: .relaxed)
+        let broker = self.brokerReachable.load(ordering: .relaxed)
+        return HealthReport(checks: [
+            HealthCheck(name: "model_loaded", ok: model, detail: model ? "ok" : "model not loaded"),
+            HealthCheck(
+                name: "partitions_assigned",
+                ok: partitions >= 1,
+                detail: partitions >= 1 ? "ok" : "no partitions assigned"
+            ),
+            HealthCheck(name: "broker_reachable", ok: broker, detail: broker ? "ok" : "broker unreachable"),
+        ])
+    }
+}

@@ -1,0 +1,177 @@
+//===----------------------------------------------------------------------===//
+//
+// consumerd — ConsumerMetrics
+//
+// Names, help texts and buckets of every metric consumerd exports. The first
+// six names, their types, labels and buckets are inherited from the Python
+// consumer and must not change: dashboards and alerts depend on them.
+//
+//===----------------------------------------------------------------------===//
+
+import Prometheus
+
+/// The catalogue of consumerd's metric families: one place for names, help and buckets.
+public enum MetricCatalog {
+    /// A metric family's name and `# HELP` text.
+    public struct Family: Sendable, Hashable {
+        /// The full Prometheus metric name.
+        public let name: String
+        /// The `# HELP` text.
+        public let help: String
+
+        var descriptor: MetricNameDescriptor {
+            MetricNameDescriptor(metricName: self.name, unitName: "", helpText: self.help)
+        }
+    }
+
+    // MARK: Inherited from the Python consumer (names, types, labels, buckets are a contract).
+
+    public static let messagesProcessed = Family(
+        name: "volatility_consumer_messages_processed_total",
+        help: "Input records handled (predicted, dead-lettered or skipped)."
+    )
+    public static let predictionsMade = Family(
+        name: "volatility_consumer_predictions_made_total",
+        help: "Predictions published (delivery confirmed by the broker)."
+    )
+    public static let errors = Family(
+        name: "volatility_consumer_errors_total",
+        help: "Errors by type: record errors (parse_error, schema_error, invalid_value, oversize) and "
+            + "operational errors (model_error, produce_error, kafka_error, commit_error)."
+    )
+    public static let processingSeconds = Family(
+        name: "volatility_consumer_processing_seconds",
+        help: "Per-record time from poll to prediction serialized, in seconds."
+    )
+    public static let lagSeconds = Family(
+        name: "volatility_consumer_lag_seconds",
+        help: "Seconds between now and the Kafka timestamp (CreateTime, else payload event time) of the "
+            + "last processed record; 0 when every assigned partition is at its high watermark and idle."
+    )
+    public static let processingRate = Family(
+        name: "volatility_consumer_processing_rate",
+        help: "Records processed per second over the last 10 s sliding window."
+    )
+
+    // MARK: consumerd additions.
+
+    public static let recordsSkipped = Family(
+        name: "volatility_consumer_records_skipped_total",
+        help: "Input records consumed without a prediction or dead letter, by reason (no_price, warming_up)."
+    )
+    public static let dlqRecords = Family(
+        name: "volatility_consumer_dlq_records_total",
+        help: "Records delivered to the dead-letter topic, by record error type."
+    )
+    public static let predictions = Family(
+        name: "volatility_consumer_predictions_total",
+        help: "Delivered predictions by model variant and predicted class (0 or 1)."
+    )
+    public static let predictionProbability = Family(
+        name: "volatility_consumer_prediction_probability",
+        help: "Distribution of the predicted probability of the positive class for delivered predictions."
+    )
+    public static let stageSeconds = Family(
+        name: "volatility_consumer_stage_seconds",
+        help: "Per-record time spent in each pipeline stage (decode, features, predict, encode, produce_ack), in seconds."
+    )
+    public static let endToEndSeconds = Family(
+        name: "volatility_consumer_end_to_end_seconds",
+        help: "Seconds from the input record's Kafka timestamp to the delivery report of its prediction."
+    )
+    public static let lagRecords = Family(
+        name: "volatility_consumer_lag_records",
+        help: "Consumer lag in records per assigned partition (librdkafka consumer_lag_stored)."
+    )
+    public static let assignedPartitions = Family(
+        name: "volatility_consumer_assigned_partitions",
+        help: "Number of partitions currently assigned to this consumer."
+    )
+    public static let rebalances = Family(
+        name: "volatility_consumer_rebalances_total",
+        help: "Consumer-group rebalance events by kind (assign, revoke, lost)."
+    )
+    public static let offsetCommits = Family(
+        name: "volatility_consumer_offset_commits_total",
+        help: "Offset commits by result (ok, error)."
+    )
+    public static let ready = Family(
+        name: "volatility_consumer_ready",
+        help: "1 when /readyz reports ready (model loaded, partitions assigned, broker reachable), else 0."
+    )
+    public static let producerQueueMessages = Family(
+        name: "volatility_consumer_producer_queue_messages",
+        help: "Messages in the producer's queue awaiting delivery (librdkafka msg_cnt)."
+    )
+    public static let inflightRecords = Family(
+        name: "volatility_consumer_inflight_records",
+        help: "Records polled whose output has not yet been acknowledged by the broker."
+    )
+    public static let stateKeys = Family(
+        name: "volatility_consumer_state_keys",
+        help: "Number of keys (symbols) with rolling feature state held in memory."
+    )
+    public static let modelInfo = Family(
+        name: "volatility_consumer_model_info",
+        help: "Always 1; labels identify the loaded model (variant, version, path)."
+    )
+    public static let modelLoaded = Family(
+        name: "volatility_consumer_model_loaded",
+        help: "1 when the model is loaded and serving predictions, else 0."
+    )
+    public static let healthStatus = Family(
+        name: "volatility_consumer_health_status",
+        help: "1 when /healthz reports the processing loop alive, else 0."
+    )
+    public static let buildInfo = Family(
+        name: "volatility_consumer_build_info",
+        help: "Always 1; labels identify the consumerd build (version) and the Swift compiler (swift)."
+    )
+
+    // MARK: Process metrics (client_python-compatible names).
+
+    public static let processResidentMemory = Family(
+        name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+    public static let processVirtualMemory = Family(
+        name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.")
+    public static let processCPUSeconds = Family(
+        name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.")
+    public static let processOpenFDs = Family(
+        name: "process_open_fds", help: "Number of open file descriptors.")
+    public static let processMaxFDs = Family(
+        name: "process_max_fds", help: "Maximum number of open file descriptors.")
+    public static let processStartTime = Family(
+        name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.")
+
+    /// Every family consumerd registers, in a stable order.
+    public static let all: [Family] = [
+        messagesProcessed, predictionsMade, errors, processingSeconds, lagSeconds, processingRate,
+        recordsSkipped, dlqRecords, predictions, predictionProbability, stageSeconds, endToEndSeconds,
+        lagRecords, assignedPartitions, rebalances, offsetCommits, ready, producerQueueMessages,
+        inflightRecords, stateKeys, modelInfo, modelLoaded, healthStatus, buildInfo,
+        processResidentMemory, processVirtualMemory, processCPUSeconds, processOpenFDs, processMaxFDs,
+        processStartTime,
+    ]
+}
+
+/// Histogram bucket upper bounds. The first is the Python consumer's and is a contract.
+public enum MetricBuckets {
+    /// `volatility_consumer_processing_seconds` (inherited).
+    public static let processingSeconds: [Double] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
+    /// `volatility_consumer_prediction_probability`: 0.1 … 1.0 in steps of 0.1.
+    public static let probability: [Double] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    /// `volatility_consumer_stage_seconds`: 1 µs … 1 s in 1-2.5-5 steps, so sub-10 µs stages resolve.
+    public static let stageSeconds: [Double] = [
+        0.000_001, 0.000_002_5, 0.000_005,
+        0.000_01, 0.000_025, 0.000_05,
+        0.000_1, 0.000_25, 0.000_5,
+        0.001, 0.002_5, 0.005,
+        0.01, 0.025, 0.05,
+        0.1, 0.25, 0.5,
+        1.0,
+    ]
+    /// `volatility_consumer_end_to_end_seconds`: 1 ms … 60 s.
+    public static let endToEndSeconds: [Double] = [
+        0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ]
+}

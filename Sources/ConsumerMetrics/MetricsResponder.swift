@@ -1,0 +1,71 @@
+//===----------------------------------------------------------------------===//
+//
+// consumerd — ConsumerMetrics
+//
+//===----------------------------------------------------------------------===//
+
+/// A complete response of the metrics endpoint, independent of the transport.
+struct MetricsResponse: Sendable {
+    var status: Int
+    var contentType: String
+    var body: [UInt8]
+    var extraHeaders: [(String, String)] = []
+
+    static let textContentType = "text/plain; charset=utf-8"
+
+    static func text(_ status: Int, _ message: String) -> MetricsResponse {
+        MetricsResponse(status: status, contentType: textContentType, body: Array((message + "\n").utf8))
+    }
+}
+
+/// Routes a request to `/metrics`, the probes, or an error. Pure apart from reading the
+/// metrics/health state, so it is unit-testable without a socket.
+struct MetricsResponder: Sendable {
+    /// The Prometheus text exposition format 0.0.4 content type.
+    static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+    static let jsonContentType = "application/json"
+
+    let metrics: ConsumerMetrics
+    let health: HealthState
+
+    /// - Parameters:
+    ///   - method: The request method (`GET`, `HEAD`, …).
+    ///   - uri: The request target; any query string is ignored.
+    func respond(method: String, uri: String) -> MetricsResponse {
+        guard method == "GET" || method == "HEAD" else {
+            var response = MetricsResponse.text(405, "method not allowed: only GET and HEAD are supported")
+            response.extraHeaders.append(("Allow", "GET, HEAD"))
+            return response
+        }
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch path {
+        case "/metrics":
+            self.mirrorProbes()
+            return MetricsResponse(status: 200, contentType: Self.metricsContentType, body: self.metrics.render())
+        case "/healthz", "/health":
+            let report = self.health.liveness()
+            self.metrics.setHealthy(report.ok)
+            return Self.json(report)
+        case "/readyz":
+            let report = self.health.readiness()
+            self.metrics.setReady(report.ok)
+            return Self.json(report)
+        default:
+            return .text(404, "not found: try /metrics, /healthz or /readyz")
+        }
+    }
+
+    /// Makes `volatility_consumer_health_status` / `_ready` agree with what the probes would say now.
+    private func mirrorProbes() {
+        self.metrics.setHealthy(self.health.liveness().ok)
+        self.metrics.setReady(self.health.readiness().ok)
+    }
+
+    private static func json(_ report: HealthReport) -> MetricsResponse {
+        MetricsResponse(
+            status: report.httpStatusCode,
+            contentType: jsonContentType,
+            body: Array((report.json() + "\n").utf8)
+        )
+    }
+}

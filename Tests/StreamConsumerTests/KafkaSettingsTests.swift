@@ -1,0 +1,67 @@
+import StreamConsumer
+import Testing
+
+@Suite struct KafkaSettingsTests {
+    @Test func defaultsWhenNothingIsSet() throws {
+        let settings = try KafkaSettings.fromEnvironment([:])
+        #expect(settings.bootstrapServers == nil)
+        #expect(settings.groupId == "volatility-consumer")
+        #expect(settings.groupInstanceId == nil)
+        #expect(settings.autoOffsetReset == "earliest")
+        #expect(settings.commonProperties.isEmpty)
+    }
+
+    @Test func readsTheDocumentedVariables() throws {
+        let settings = try KafkaSettings.fromEnvironment([
+            "KAFKA_BOOTSTRAP_SERVERS": "b1:9092,b2:9092",
+            "KAFKA_GROUP_ID": "g",
+            "KAFKA_GROUP_INSTANCE_ID": "pod-0",
+            "KAFKA_AUTO_OFFSET_RESET": "Latest",
+            "KAFKA_CONF_SASL_MECHANISM": "PLAIN",
+            "KAFKA_CONF_SASL_OAUTHBEARER_CLIENT__ID": "me",
+            "KAFKA_CONSUMER_CONF_FETCH_WAIT_MAX_MS": "5",
+            "KAFKA_PRODUCER_CONF_LINGER_MS": "1",
+            "KAFKA_BOOTSTRAP_SERVERS_X": "ignored",
+        ])
+        #expect(settings.bootstrapServers == "b1:9092,b2:9092")
+        #expect(settings.groupId == "g")
+        #expect(settings.groupInstanceId == "pod-0")
+        #expect(settings.autoOffsetReset == "latest")
+        #expect(settings.commonProperties.map(\.name) == ["sasl.mechanism", "sasl.oauthbearer.client_id"])
+        #expect(settings.commonProperties.first?.source == "KAFKA_CONF_SASL_MECHANISM")
+        #expect(settings.consumerProperties == [KafkaProperty(name: "fetch.wait.max.ms", value: "5", source: "KAFKA_CONSUMER_CONF_FETCH_WAIT_MAX_MS")])
+        #expect(settings.producerProperties.map(\.name) == ["linger.ms"])
+    }
+
+    @Test func rejectsAnUnknownOffsetReset() {
+        #expect(throws: ConfigurationError.self) {
+            try KafkaSettings.fromEnvironment(["KAFKA_AUTO_OFFSET_RESET": "yesterday"])
+        }
+        do {
+            _ = try KafkaSettings.fromEnvironment(["KAFKA_AUTO_OFFSET_RESET": "yesterday"])
+        } catch {
+            #expect(error.variable == "KAFKA_AUTO_OFFSET_RESET")
+            #expect(error.description.contains("earliest"))
+        }
+    }
+
+    @Test func secretsAreRedactedForLogs() {
+        let password = KafkaProperty(name: "sasl.password", value: "hunter2", source: "KAFKA_CONF_SASL_PASSWORD")
+        let keyPassword = KafkaProperty(name: "ssl.key.password", value: "k", source: "KAFKA_CONF_SSL_KEY_PASSWORD")
+        let mechanism = KafkaProperty(name: "sasl.mechanism", value: "PLAIN", source: "KAFKA_CONF_SASL_MECHANISM")
+        #expect(password.displayValue == "[REDACTED]")
+        #expect(keyPassword.displayValue == "[REDACTED]")
+        #expect(mechanism.displayValue == "PLAIN")
+    }
+
+    @Test func unknownLibrdkafkaPropertyNamesItsVariable() throws {
+        let settings = try KafkaSettings.fromEnvironment(["KAFKA_CONF_NOT_A_PROPERTY": "1"])
+        do {
+            _ = try KafkaProducer(bootstrapServers: "127.0.0.1:1", properties: settings.commonProperties)
+            Issue.record("an unknown property was accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.variable == "KAFKA_CONF_NOT_A_PROPERTY")
+            #expect(error.reason.contains("not.a.property"))
+        }
+    }
+}
