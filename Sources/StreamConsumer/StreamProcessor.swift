@@ -72,6 +72,7 @@ public final class StreamProcessor: @unchecked Sendable {
     private var lastStoreNanos: UInt64 = 0
     private var fatalError: KafkaError?
     private var subscribed = false
+    private var clientsDestroyed = false
 
     /// Creates the consumer and producer clients (no network traffic yet).
     ///
@@ -136,10 +137,19 @@ public final class StreamProcessor: @unchecked Sendable {
     }
 
     deinit {
+        destroyClients()
+    }
+
+    /// Releases both clients (after ``run()`` or when the processor is dropped without running).
+    private func destroyClients() {
+        guard !clientsDestroyed else { return }
+        clientsDestroyed = true
         drainBacklog()
         for retry in retries { retry.release() }
+        retries.removeAll()
         rd_kafka_destroy(consumer)
         rd_kafka_purge(producer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+        rd_kafka_poll(producer, 0)
         rd_kafka_destroy(producer)
     }
 
@@ -151,6 +161,9 @@ public final class StreamProcessor: @unchecked Sendable {
 
     /// Runs the loop on the calling thread until ``requestStop()`` or a fatal client error.
     public func run() throws(KafkaError) {
+        guard !clientsDestroyed else {
+            throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
+        }
         try subscribe()
         logger.info("consuming", metadata: [
             "input": "\(options.topics.input)", "output": "\(options.topics.output)",
@@ -604,6 +617,7 @@ public final class StreamProcessor: @unchecked Sendable {
         }
         progress.removeAll()
         observer.rebalanced(.revoke, assignedPartitions: 0)
+        destroyClients()
         logger.info("stopped")
     }
 }

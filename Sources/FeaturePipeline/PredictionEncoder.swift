@@ -1,0 +1,73 @@
+/// Writes a ``Prediction`` as one JSON object into a caller-owned, reused byte buffer.
+///
+/// Output (one line, keys in this order):
+/// `{"product_id":…,"event_time":…,"timestamp":<processing time>,"price":…,"midprice":…,"prediction":0|1,
+/// "probability":…,"threshold":…,"model_variant":"ml"|"baseline","model_version":"…","features":{
+/// "midprice_return_mean":…,"midprice_return_std":…,"bid_ask_spread":…,"trade_intensity":…,
+/// "order_book_imbalance":…},"source":{"topic":"…","partition":N,"offset":N}}`.
+///
+/// Numbers use the shortest digits that round-trip (`Double(text) == value`); non-finite numbers (e.g. the
+/// trade intensity of a zero-length window) are written as `null`. Strings are JSON-escaped. The parts
+/// that depend only on the model are rendered once, at initialisation.
+public struct PredictionEncoder: Sendable {
+    /// `,"threshold":…,"model_variant":"…","model_version":"…","features":{"midprice_return_mean":`
+    private let modelSegment: [UInt8]
+
+    /// Creates an encoder for outputs of one model.
+    public init(modelVariant: ModelVariant, modelVersion: String, threshold: Double) {
+        var writer = JSONByteWriter()
+        writer.append(",\"threshold\":")
+        writer.appendNumber(threshold)
+        writer.append(",\"model_variant\":")
+        writer.appendString(modelVariant.rawValue)
+        writer.append(",\"model_version\":")
+        writer.appendString(modelVersion)
+        writer.append(",\"features\":{\"midprice_return_mean\":")
+        self.modelSegment = writer.bytes
+    }
+
+    /// Clears `buffer` (keeping its capacity) and writes the JSON object for `prediction`.
+    ///
+    /// - Parameters:
+    ///   - processingTime: wall-clock epoch seconds written as `timestamp`.
+    ///   - source: the input record's topic/partition/offset, written as `source`.
+    public func encode(_ prediction: Prediction, processingTime: Double, source: RecordSource, into buffer: inout [UInt8]) {
+        var writer = JSONByteWriter()
+        swap(&writer.bytes, &buffer)
+        defer { swap(&writer.bytes, &buffer) }
+        writer.bytes.removeAll(keepingCapacity: true)
+
+        writer.append("{\"product_id\":")
+        writer.appendString(prediction.productId)
+        writer.append(",\"event_time\":")
+        writer.appendNumber(prediction.eventTime)
+        writer.append(",\"timestamp\":")
+        writer.appendNumber(processingTime)
+        writer.append(",\"price\":")
+        writer.appendNumber(prediction.price)
+        writer.append(",\"midprice\":")
+        writer.appendNumber(prediction.midprice)
+        writer.append(",\"prediction\":")
+        writer.appendInteger(prediction.score.prediction)
+        writer.append(",\"probability\":")
+        writer.appendNumber(prediction.score.probability)
+        writer.append(self.modelSegment)
+        let f = prediction.features
+        writer.appendNumber(f.midpriceReturnMean)
+        writer.append(",\"midprice_return_std\":")
+        writer.appendNumber(f.midpriceReturnStd)
+        writer.append(",\"bid_ask_spread\":")
+        writer.appendNumber(f.bidAskSpread)
+        writer.append(",\"trade_intensity\":")
+        writer.appendNumber(f.tradeIntensity)
+        writer.append(",\"order_book_imbalance\":")
+        writer.appendNumber(f.orderBookImbalance)
+        writer.append("},\"source\":{\"topic\":")
+        writer.appendString(source.topic)
+        writer.append(",\"partition\":")
+        writer.appendInteger(source.partition)
+        writer.append(",\"offset\":")
+        writer.appendInteger(source.offset)
+        writer.append("}}")
+    }
+}

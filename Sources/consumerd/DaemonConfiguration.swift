@@ -1,0 +1,140 @@
+import FeaturePipeline
+import Foundation
+import StreamConsumer
+
+/// Everything the daemon reads from its environment, validated at start-up.
+///
+/// A bad value stops the daemon before it touches Kafka, with one line naming the variable (exit code 2).
+struct DaemonConfiguration: Sendable {
+    var kafka: KafkaSettings
+    var topics: StreamTopics
+    var modelVariant: ModelVariant
+    var modelPath: String
+    var baselinePath: String
+    var metricsHost: String
+    var metricsPort: Int
+    var maxRecordBytes: Int
+    var livenessWindowSeconds: Double
+    var demoSpeedup: Double
+    var demoTicksPath: String
+    var maxInflight: Int
+
+    /// The variables `consumerd --help` documents, in the order it lists them.
+    static let documentedVariables: [(name: String, defaultValue: String, meaning: String)] = [
+        ("KAFKA_BOOTSTRAP_SERVERS", "unset: embedded mock cluster + demo ticks", "broker list"),
+        ("KAFKA_GROUP_ID", "volatility-consumer", "consumer group"),
+        ("KAFKA_GROUP_INSTANCE_ID", "unset", "static membership (KIP-345): a restarted instance keeps its partitions"),
+        ("KAFKA_AUTO_OFFSET_RESET", "earliest", "where a group with no committed offset starts"),
+        ("INPUT_TOPIC", "ticks.features", "input topic"),
+        ("OUTPUT_TOPIC", "ticks.predictions", "prediction topic"),
+        ("DLQ_TOPIC", "ticks.features.dlq", "dead-letter topic"),
+        ("MODEL_VARIANT", "ml", "ml or baseline (case-insensitive): baseline is the rollback"),
+        ("MODEL_PATH", "config/models/xgb-volatility-5feat.json", "XGBoost JSON model for ml"),
+        ("BASELINE_PATH", "config/models/baseline.json", "z-score baseline parameters"),
+        ("METRICS_HOST", "0.0.0.0", "metrics/health listen address"),
+        ("METRICS_PORT", "8001", "metrics/health port; 0 picks a free port (the bound address is logged)"),
+        ("MAX_RECORD_BYTES", "900000", "larger input records are dead-lettered as oversize"),
+        ("LIVENESS_WINDOW_SECONDS", "30", "/healthz fails when the loop made no progress for this long"),
+        ("KAFKA_CONF_<NAME>", "-", "librdkafka property <name> (_ -> ., __ -> _, lower-cased) for both clients"),
+        ("KAFKA_CONSUMER_CONF_<NAME>", "-", "librdkafka property for the consumer only"),
+        ("KAFKA_PRODUCER_CONF_<NAME>", "-", "librdkafka property for the producer only"),
+        ("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
+        ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
+        ("DEMO_SPEEDUP", "1", "embedded demo: replay speed of the bundled ticks"),
+        ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "embedded demo: NDJSON tick file"),
+        ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
+        ("LOG_FORMAT", "text", "text, or json (one JSON object per line)"),
+    ]
+
+    static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> DaemonConfiguration {
+        let reader = EnvironmentReader(environment)
+        let kafka = try KafkaSettings.fromEnvironment(environment)
+        let topics = StreamTopics(
+            input: try reader.topic("INPUT_TOPIC", default: "ticks.features"),
+            output: try reader.topic("OUTPUT_TOPIC", default: "ticks.predictions"),
+            deadLetter: try reader.topic("DLQ_TOPIC", default: "ticks.features.dlq")
+        )
+        let variant: ModelVariant
+        do {
+            variant = try ModelVariant(parsing: reader.string("MODEL_VARIANT") ?? "ml")
+        } catch {
+            throw ConfigurationError(variable: "MODEL_VARIANT", reason: "\(error)")
+        }
+        let maxRecordBytes = try reader.integer("MAX_RECORD_BYTES", default: 900_000, in: 1...100_000_000)
+        let messageMaxBytes = Self.producerMessageMaxBytes(kafka)
+        guard maxRecordBytes <= messageMaxBytes - 16_384 else {
+            throw ConfigurationError(
+                variable: "MAX_RECORD_BYTES",
+                reason: "\(maxRecordBytes) does not leave room for dead-letter headers below the producer's message.max.bytes (\(messageMaxBytes)); use at most \(messageMaxBytes - 16_384) or raise KAFKA_PRODUCER_CONF_MESSAGE_MAX_BYTES"
+            )
+        }
+        return DaemonConfiguration(
+            kafka: kafka,
+            topics: topics,
+            modelVariant: variant,
+            modelPath: reader.string("MODEL_PATH") ?? "config/models/xgb-volatility-5feat.json",
+            baselinePath: reader.string("BASELINE_PATH") ?? "config/models/baseline.json",
+            metricsHost: reader.string("METRICS_HOST") ?? "0.0.0.0",
+            metricsPort: try reader.integer("METRICS_PORT", default: 8001, in: 0...65_535),
+            maxRecordBytes: maxRecordBytes,
+            livenessWindowSeconds: try reader.double("LIVENESS_WINDOW_SECONDS", default: 30, in: 0.1...86_400),
+            demoSpeedup: try reader.double("DEMO_SPEEDUP", default: 1, in: 0.001...1_000_000),
+            demoTicksPath: reader.string("DEMO_TICKS_PATH") ?? "config/demo/coinbase-btc-usd-ticker.ndjson",
+            maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000)
+        )
+    }
+
+    /// The producer's `message.max.bytes` as configured (librdkafka's default is 1,000,000).
+    static func producerMessageMaxBytes(_ kafka: KafkaSettings) -> Int {
+        let overrides = kafka.commonProperties + kafka.producerProperties
+        return overrides.last { $0.name == "message.max.bytes" }.flatMap { Int($0.value) } ?? 1_000_000
+    }
+}
+
+/// Typed reads of environment variables with errors that name the variable.
+struct EnvironmentReader {
+    let environment: [String: String]
+
+    init(_ environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// The trimmed value, or `nil` when unset or empty.
+    func string(_ name: String) -> String? {
+        guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        guard let text = string(name) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(
+                variable: name,
+                reason: "'\(text)' is not a whole number between \(range.lowerBound) and \(range.upperBound)"
+            )
+        }
+        return value
+    }
+
+    func double(_ name: String, default defaultValue: Double, in range: ClosedRange<Double>) throws(ConfigurationError) -> Double {
+        guard let text = string(name) else { return defaultValue }
+        guard let value = Double(text), value.isFinite, range.contains(value) else {
+            throw ConfigurationError(
+                variable: name,
+                reason: "'\(text)' is not a number between \(range.lowerBound) and \(range.upperBound)"
+            )
+        }
+        return value
+    }
+
+    /// A Kafka topic name: 1–249 characters of `[A-Za-z0-9._-]`.
+    func topic(_ name: String, default defaultValue: String) throws(ConfigurationError) -> String {
+        guard let value = string(name) else { return defaultValue }
+        let valid = value.count <= 249 && value != "." && value != ".."
+            && value.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }
+        guard valid else {
+            throw ConfigurationError(variable: name, reason: "'\(value)' is not a valid Kafka topic name (1-249 of A-Z a-z 0-9 . _ -)")
+        }
+        return value
+    }
+}

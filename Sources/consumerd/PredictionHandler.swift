@@ -1,0 +1,83 @@
+import ConsumerMetrics
+import FeaturePipeline
+import StreamConsumer
+
+/// The daemon's hot path: one input record → pipeline outcome → output bytes, with per-stage metrics.
+///
+/// Runs on the processing thread only (see ``StreamProcessor``), so it keeps mutable per-product state without
+/// locks.
+final class PredictionHandler: RecordHandler {
+    /// Dead-letter records of oversize inputs keep this many leading bytes.
+    static let oversizeKeptBytes = 64 * 1024
+
+    private var pipeline: RecordPipeline
+    private let encoder: PredictionEncoder
+    private let metrics: ConsumerMetrics
+    private var timings = StageTimings()
+
+    init(pipeline: RecordPipeline, metrics: ConsumerMetrics) {
+        self.pipeline = pipeline
+        let model = pipeline.model
+        self.encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
+        self.metrics = metrics
+    }
+
+    func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
+        let started = Clock.monotonicNanos()
+        let now = Clock.wallSeconds()
+        timings = StageTimings()
+        let outcome = withUnsafeMutablePointer(to: &timings) { timings in
+            pipeline.process(
+                value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: now, timings: timings
+            )
+        }
+        metrics.recordProcessed(at: now)
+        metrics.recordStage(.decode, seconds: Double(timings.decodeNanos) / 1e9)
+        let disposition: RecordDisposition
+        var eventTime: Double?
+        switch outcome {
+        case .prediction(let prediction):
+            metrics.recordStage(.features, seconds: Double(timings.featuresNanos) / 1e9)
+            metrics.recordStage(.predict, seconds: Double(timings.predictNanos) / 1e9)
+            let encodeStarted = Clock.monotonicNanos()
+            encoder.encode(
+                prediction,
+                processingTime: now,
+                source: RecordSource(topic: record.topic, partition: record.partition, offset: record.offset),
+                into: &output
+            )
+            metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9)
+            eventTime = prediction.eventTime
+            disposition = .publish(
+                key: prediction.productId,
+                kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability)
+            )
+        case .skipped(let reason):
+            metrics.recordSkip(reason.rawValue)
+            disposition = .skip
+        case .deadLetter(let error):
+            metrics.recordError(ErrorType(error.type))
+            disposition = .deadLetter(DeadLetter(
+                errorType: error.type.rawValue,
+                reason: error.reason,
+                truncateTo: error.type == .oversize ? Self.oversizeKeptBytes : nil
+            ))
+        }
+        metrics.recordProcessingSeconds(Double(Clock.monotonicNanos() &- started) / 1e9)
+        metrics.recordLag(recordTimestamp: record.timestamp, eventTime: eventTime, now: now)
+        metrics.setStateKeys(pipeline.windows.productCount)
+        return disposition
+    }
+}
+
+extension ErrorType {
+    /// The metrics label of a record error.
+    init(_ type: RecordErrorType) {
+        switch type {
+        case .parseError: self = .parseError
+        case .schemaError: self = .schemaError
+        case .invalidValue: self = .invalidValue
+        case .oversize: self = .oversize
+        }
+    }
+}

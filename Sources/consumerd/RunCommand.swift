@@ -1,0 +1,138 @@
+import ArgumentParser
+import ConsumerMetrics
+import FeaturePipeline
+import Foundation
+import Logging
+import ServiceLifecycle
+import StreamConsumer
+
+/// Runs the daemon (the default subcommand).
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon (configured by environment variables; see `consumerd --help`)."
+    )
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration: DaemonConfiguration
+        do {
+            let logSetup = try LogSetup.fromEnvironment(environment)
+            logSetup.bootstrap()
+            configuration = try DaemonConfiguration.fromEnvironment(environment)
+        } catch {
+            throw exitForStartupFailure("\(error)")
+        }
+        let logger = Logger(label: "consumerd")
+
+        let model: LoadedModel
+        do {
+            model = try LoadedModel.load(
+                variant: configuration.modelVariant,
+                modelPath: configuration.modelPath,
+                baselinePath: configuration.baselinePath
+            )
+        } catch {
+            let variable = configuration.modelVariant == .ml ? "MODEL_PATH" : "BASELINE_PATH"
+            throw exitForStartupFailure("\(variable): \(error)")
+        }
+        logger.info("model loaded", metadata: [
+            "variant": "\(model.variant.rawValue)", "version": "\(model.version)", "path": "\(model.path)",
+        ])
+
+        let metrics = ConsumerMetrics(
+            variant: model.variant.rawValue, modelVersion: model.version, modelPath: model.path,
+            buildVersion: BuildInfo.version
+        )
+        metrics.setModelLoaded(true)
+        let health = HealthState(livenessWindowSeconds: configuration.livenessWindowSeconds)
+        health.setModelLoaded(true)
+        let metricsServer = MetricsServer(
+            configuration: MetricsServerConfiguration(host: configuration.metricsHost, port: configuration.metricsPort),
+            metrics: metrics, health: health, logger: logger
+        )
+        let port: Int
+        do {
+            port = try await metricsServer.bind()
+        } catch {
+            throw exitForStartupFailure("METRICS_PORT: \(error)")
+        }
+        logger.notice("metrics listening", metadata: ["address": "\(configuration.metricsHost):\(port)"])
+        printLine("METRICS=\(configuration.metricsHost):\(port)")
+
+        var cluster: MockCluster?
+        var demoSource: DemoTickSource?
+        let bootstrapServers: String
+        if let configured = configuration.kafka.bootstrapServers {
+            bootstrapServers = configured
+        } else {
+            let demoFile: TickFile
+            do {
+                demoFile = try TickFile.load(path: configuration.demoTicksPath)
+            } catch {
+                throw exitForStartupFailure("DEMO_TICKS_PATH: \(error)")
+            }
+            let embedded = try EmbeddedCluster.start(topics: configuration.topics)
+            cluster = embedded
+            bootstrapServers = embedded.bootstrapServers
+            logger.notice("embedded mock cluster started (KAFKA_BOOTSTRAP_SERVERS is unset)", metadata: [
+                "bootstrap": "\(bootstrapServers)",
+            ])
+            printLine("BOOTSTRAP=\(bootstrapServers)")
+            demoSource = DemoTickSource(
+                file: demoFile, topic: configuration.topics.input, speedup: configuration.demoSpeedup,
+                bootstrapServers: bootstrapServers, logger: logger
+            )
+        }
+        logConfiguration(configuration, bootstrapServers: bootstrapServers, logger: logger)
+
+        let handler = PredictionHandler(
+            pipeline: RecordPipeline(model: model, maxRecordBytes: configuration.maxRecordBytes),
+            metrics: metrics
+        )
+        let processor: StreamProcessor
+        do {
+            processor = try StreamProcessor(
+                settings: configuration.kafka,
+                bootstrapServers: bootstrapServers,
+                options: StreamProcessorOptions(topics: configuration.topics, maxInflight: configuration.maxInflight),
+                handler: handler,
+                observer: MetricsObserver(metrics: metrics, health: health, logger: logger),
+                logger: logger
+            )
+        } catch {
+            throw exitForStartupFailure("\(error)")
+        }
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "metrics"),
+            .init(service: ProcessorService(processor: processor), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "processor"),
+        ]
+        if let demoSource {
+            services.append(.init(service: demoSource, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "demo-ticks"))
+        }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(9)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+        withExtendedLifetime(cluster) {}
+        logger.info("consumerd exited cleanly")
+    }
+
+    private func logConfiguration(_ configuration: DaemonConfiguration, bootstrapServers: String, logger: Logger) {
+        let overrides = (configuration.kafka.commonProperties + configuration.kafka.consumerProperties
+            + configuration.kafka.producerProperties).map { "\($0.name)=\($0.displayValue)" }
+        logger.info("configuration", metadata: [
+            "bootstrap": "\(bootstrapServers)",
+            "group_id": "\(configuration.kafka.groupId)",
+            "group_instance_id": "\(configuration.kafka.groupInstanceId ?? "-")",
+            "auto_offset_reset": "\(configuration.kafka.autoOffsetReset)",
+            "topics": "\(configuration.topics.input) -> \(configuration.topics.output), dlq \(configuration.topics.deadLetter)",
+            "model_variant": "\(configuration.modelVariant.rawValue)",
+            "max_record_bytes": "\(configuration.maxRecordBytes)",
+            "kafka_overrides": "\(overrides)",
+        ])
+    }
+}
