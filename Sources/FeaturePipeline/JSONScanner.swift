@@ -374,10 +374,17 @@ enum JSONUnescaper {
         var o = 0
         while i < count {
             // Copy backslash-free runs eight bytes at a time.
+            // (o <= i, so an 8-byte store at o stays within the destination's `count` bytes.)
             while i &+ 8 <= count {
                 let word = SWAR.load(source, i)
-                if SWAR.hasByte(word, UInt8(ascii: "\\")) { break }
                 UnsafeMutableRawPointer(destination + o).storeBytes(of: word.littleEndian, as: UInt64.self)
+                let backslash = SWAR.matchMask(word, UInt8(ascii: "\\"))
+                if backslash != 0 {
+                    let plain = backslash.trailingZeroBitCount >> 3
+                    i &+= plain
+                    o &+= plain
+                    break
+                }
                 i &+= 8
                 o &+= 8
             }

@@ -70,7 +70,7 @@ public struct RecordDecoder: Sendable {
             }
             return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(raw.count, 1)) {
                 (scratch) throws(RecordError) -> DecodedRecord in
-                let out = scratch.baseAddress!  // capacity >= 1, so never nil
+                guard let out = scratch.baseAddress else { throw .schema("no scratch memory for unescaping 'raw'") }
                 let n = JSONUnescaper.unescape(base + raw.start, count: raw.count, into: out)
                 let inner = try ScannedObject(
                     scanning: UnsafePointer(out), count: n, maxDepth: self.maxNestingDepth, context: "raw")

@@ -57,7 +57,7 @@ struct ScannedObject {
         }
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(span.count, 1)) {
             (buffer) throws(RecordError) -> R in
-            let out = buffer.baseAddress!  // capacity >= 1, so never nil
+            guard let out = buffer.baseAddress else { throw .schema("no scratch memory for unescaping") }
             let n = JSONUnescaper.unescape(self.base + span.start, count: span.count, into: out)
             return try body(UnsafeBufferPointer(start: out, count: n))
         }

@@ -16,8 +16,8 @@ protocol MergeableAggregate: Sendable {
 /// Storage is reused (`removeAll(keepingCapacity:)`), so a window of steady size allocates nothing after
 /// warm-up.
 struct SlidingAggregator<Aggregate: MergeableAggregate>: Sendable {
-    /// Front stack: elements and the aggregate of that element and all older ones still in the queue...
-    /// stored so that `front.last` is the oldest element and its aggregate covers the whole front stack.
+    /// Front stack: `front.last` is the oldest element; each entry's aggregate covers that element and every
+    /// element below it in the stack (all newer front elements), so `front.last.aggregate` covers the stack.
     private var front: [(element: Aggregate.Element, aggregate: Aggregate)] = []
     /// Back stack in arrival order, with the running aggregate of all of it.
     private var back: [Aggregate.Element] = []

@@ -1,0 +1,246 @@
+import FeaturePipeline
+import Foundation
+import StreamConsumer
+import Testing
+
+/// The real `consumerd` binary against librdkafka's mock cluster in a separate process.
+@Suite(.serialized) struct DaemonIntegrationTests {
+    static let fixtureLineCount = 2827
+    static let referencePredictionCount = 2821
+
+    /// Produces the fixture ticks with `consumerd replay` (recorded event times kept).
+    static func replayFixture(bootstrap: String, extraArguments: [String] = []) throws -> ChildProcess {
+        try ChildProcess(
+            name: "replay",
+            arguments: ["replay", ReferenceData.tickFile.path, "--keep-timestamps", "--bootstrap-servers", bootstrap]
+                + extraArguments
+        )
+    }
+
+    static func readPredictions(bootstrap: String, atLeast count: Int, timeoutSeconds: Double = 120) throws -> [PublishedPrediction] {
+        let reader = try TopicReader(bootstrapServers: bootstrap, topic: "ticks.predictions")
+        try reader.start()
+        var records = reader.read(timeoutSeconds: timeoutSeconds) { $0.count >= count }
+        records += reader.poll(timeoutMs: 500)
+        let decoder = JSONDecoder()
+        return try records.map { try decoder.decode(PublishedPrediction.self, from: Data($0.value)) }
+    }
+
+    @Test func fixtureTicksGiveTheReferencePredictions() throws {
+        let cluster = try MockClusterProcess(partitions: 2)
+        let replay = try Self.replayFixture(bootstrap: cluster.bootstrap)
+        #expect(replay.waitForExit(timeoutSeconds: 120) == 0, "replay failed: \(replay.stderr)")
+
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: daemonEnvironment(bootstrap: cluster.bootstrap))
+        let metricsAddress = try #require(daemon.waitForLine(prefix: "METRICS="), "no METRICS line: \(daemon.stderr)")
+        let predictions = try Self.readPredictions(bootstrap: cluster.bootstrap, atLeast: Self.referencePredictionCount)
+        #expect(predictions.count == Self.referencePredictionCount)
+
+        // Each source offset exactly once; in offset order they are the reference rows.
+        let offsets = predictions.map(\.source.offset)
+        #expect(Set(offsets).count == offsets.count, "a source offset was published twice")
+        let reference = try ReferenceData.rows()
+        let ordered = predictions.sorted { $0.source.offset < $1.source.offset }
+        var mismatches: [String] = []
+        for (row, published) in zip(reference, ordered) {
+            var ok = ReferenceData.close(published.event_time, row.ts) && published.price == row.price
+            for (index, name) in FeatureVector.names.enumerated() {
+                ok = ok && ReferenceData.close(published.feature(name) ?? .nan, row.features[index])
+            }
+            ok = ok && abs(published.probability - row.probability) <= 1e-6
+            ok = ok && published.prediction == (row.probability >= 0.5 ? 1 : 0)
+            if !ok, mismatches.count < 5 { mismatches.append("offset \(published.source.offset): \(published) vs \(row)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        #expect(ordered.allSatisfy { $0.model_variant == "ml" && $0.model_version.hasPrefix("sha256:") && $0.product_id == "BTC-USD" })
+        #expect(ordered.allSatisfy { $0.source.topic == "ticks.features" })
+
+        // The metrics tell the same story once every input is handled.
+        var exposition = ""
+        let settled = waitUntil(timeoutSeconds: 30) {
+            exposition = httpGet("http://\(metricsAddress)/metrics")?.body ?? ""
+            return metricValue(exposition, "volatility_consumer_messages_processed_total") == Double(Self.fixtureLineCount)
+                && metricValue(exposition, "volatility_consumer_predictions_made_total") == Double(Self.referencePredictionCount)
+        }
+        #expect(settled, "metrics did not settle: \(exposition.split(separator: "\n").filter { $0.contains("total") && !$0.hasPrefix("#") })")
+        let skipped = (metricValue(exposition, #"volatility_consumer_records_skipped_total{reason="no_price"}"#) ?? 0)
+            + (metricValue(exposition, #"volatility_consumer_records_skipped_total{reason="warming_up"}"#) ?? 0)
+        #expect(skipped == Double(Self.fixtureLineCount - Self.referencePredictionCount))
+        #expect(exposition.contains(#"volatility_consumer_model_info{variant="ml""#))
+        #expect(httpGet("http://\(metricsAddress)/readyz")?.status == 200)
+
+        let started = Date()
+        #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0, "SIGTERM did not end the daemon with 0 within 10 s")
+        print("consumerd stopped \(String(format: "%.2f", Date().timeIntervalSince(started))) s after SIGTERM")
+    }
+
+    @Test func killedAndRestartedDaemonLosesNothing() throws {
+        let cluster = try MockClusterProcess(partitions: 1)
+        let environment = daemonEnvironment(bootstrap: cluster.bootstrap)
+        var first: ChildProcess? = try ChildProcess(name: "consumerd-1", arguments: [], environment: environment)
+        #expect(first?.waitForLine(prefix: "METRICS=") != nil)
+        // A paced producer, so the kill lands mid-stream.
+        let replay = try Self.replayFixture(bootstrap: cluster.bootstrap, extraArguments: ["--rate", "300"])
+
+        let reader = try TopicReader(bootstrapServers: cluster.bootstrap, topic: "ticks.predictions")
+        try reader.start()
+        var records = reader.read(timeoutSeconds: 90) { $0.count >= 600 }
+        #expect(records.count >= 600, "no predictions before the kill: \(first?.stderr ?? "")")
+        #expect(first?.stop(signal: SIGKILL) != nil)
+        let killedAt = Date().timeIntervalSince1970
+        first = nil
+
+        let second = try ChildProcess(name: "consumerd-2", arguments: [], environment: environment)
+        #expect(replay.waitForExit(timeoutSeconds: 120) == 0, "replay failed: \(replay.stderr)")
+
+        let expected = try ReferenceData.expectedOutcomes()
+        let predicted = Set(expected.indices.filter { if case .prediction = expected[$0] { true } else { false } }.map(Int64.init))
+        let decoder = JSONDecoder()
+        var published: [PublishedPrediction] = []
+        var sources: [Int64] = []
+        let covered = waitUntil(timeoutSeconds: 120) {
+            records += reader.poll(timeoutMs: 200)
+            published = records.compactMap { try? decoder.decode(PublishedPrediction.self, from: Data($0.value)) }
+            sources = published.map(\.source.offset)
+            // All predictions of an uninterrupted run, except at most the one tick the restarted daemon warmed up on.
+            return predicted.subtracting(sources).count <= 1 && Set(sources).count >= predicted.count - 1
+        }
+        records += reader.poll(timeoutMs: 1000)
+        published = records.compactMap { try? decoder.decode(PublishedPrediction.self, from: Data($0.value)) }
+        sources = published.map(\.source.offset)
+        #expect(covered, "outputs never covered the input: missing \(predicted.subtracting(sources).sorted().prefix(20))")
+
+        let unaccounted = predicted.subtracting(sources)
+        #expect(unaccounted.count <= 1, "input offsets unaccounted for: \(unaccounted.sorted().prefix(20))")
+        var counts: [Int64: Int] = [:]
+        for offset in sources { counts[offset, default: 0] += 1 }
+        let duplicates = counts.filter { $0.value > 1 }.keys.sorted()
+        // Duplicates can only be the tail the first daemon had published but not yet committed: one contiguous run
+        // of offsets it had output before the kill.
+        let beforeKill = Set(published.filter { $0.timestamp < killedAt }.map(\.source.offset))
+        if let low = duplicates.first, let high = duplicates.last {
+            #expect(duplicates.allSatisfy { beforeKill.contains($0) }, "a duplicate was not first published by the killed daemon")
+            #expect(Set(duplicates) == predicted.intersection(low...high), "duplicates are not one uncommitted tail: \(duplicates.prefix(20))")
+        }
+        print("restart test: inputs \(Self.fixtureLineCount), outputs \(sources.count), distinct \(Set(sources).count), published before kill \(beforeKill.count) (max offset \(beforeKill.max() ?? -1)), duplicates \(duplicates.count) (offsets \(duplicates.first ?? -1)...\(duplicates.last ?? -1)), unaccounted \(unaccounted.count)")
+        #expect(second.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+    }
+
+    @Test func badRecordsAreDeadLetteredAndBaselineIsTheRollback() throws {
+        let cluster = try MockClusterProcess(partitions: 1)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrap)
+        let now = Date().timeIntervalSince1970
+        let good = (0..<5).map { index in
+            #"{"timestamp": \#(now + Double(index)), "product_id": "ETH-USD", "price": 3000.5, "midprice": 3000.5, "spread_abs": 0.1}"#
+        }
+        let inputs: [(String, String?)] = [
+            (good[0], nil),
+            (#"{"type": "heartbeat", "product_id": "ETH-USD"}"#, nil),
+            ("{not json", "parse_error"),
+            (#"{"timestamp": \#(now), "product_id": "ETH-USD", "price": {"v": 1}}"#, "schema_error"),
+            (#"{"timestamp": \#(now), "product_id": "ETH-USD", "price": -5}"#, "invalid_value"),
+            (#"{"timestamp": \#(now * 1000), "product_id": "ETH-USD", "price": 5}"#, "invalid_value"),
+            (#"{"product_id": "ETH-USD", "price": 5, "pad": ""# + String(repeating: "x", count: 5000) + #""}"#, "oversize"),
+            (good[1], nil), (good[2], nil), (good[3], nil), (good[4], nil),
+        ]
+        for (value, _) in inputs {
+            try producer.send(topic: "ticks.features", key: "ETH-USD", value: Array(value.utf8))
+        }
+        #expect(producer.flush(timeoutMs: 30_000) == 0)
+
+        let daemon = try ChildProcess(
+            name: "consumerd", arguments: [],
+            environment: daemonEnvironment(bootstrap: cluster.bootstrap, extra: ["MODEL_VARIANT": "BASELINE", "MAX_RECORD_BYTES": "2000"])
+        )
+        let metricsAddress = try #require(daemon.waitForLine(prefix: "METRICS="))
+        let expectedErrors = inputs.compactMap(\.1)
+        let dlqReader = try TopicReader(bootstrapServers: cluster.bootstrap, topic: "ticks.features.dlq")
+        try dlqReader.start()
+        let deadLetters = dlqReader.read(timeoutSeconds: 90) { $0.count >= expectedErrors.count } + dlqReader.poll(timeoutMs: 300)
+        #expect(deadLetters.map { $0.headers["error_type"] ?? "?" } == expectedErrors)
+        for record in deadLetters {
+            let offset = try #require(record.headers["source_offset"].flatMap { Int($0) })
+            #expect(record.headers["source_topic"] == "ticks.features")
+            #expect(record.headers["source_partition"] == "0")
+            #expect(record.keyString == "ETH-USD")
+            #expect(!(record.headers["error"] ?? "").isEmpty)
+            let original = Array(inputs[offset].0.utf8)
+            if record.headers["error_type"] == "oversize" {
+                #expect(record.headers["original_size"] == String(original.count))
+                #expect(record.value == Array(original.prefix(65_536)))
+            } else {
+                #expect(record.value == original)
+            }
+        }
+
+        let predictions = try Self.readPredictions(bootstrap: cluster.bootstrap, atLeast: 4, timeoutSeconds: 60)
+        #expect(predictions.count == 4)  // 5 good ticks, the first warms the window up
+        #expect(predictions.allSatisfy { $0.model_variant == "baseline" && $0.threshold == 2.0 })
+
+        var exposition = ""
+        waitUntil(timeoutSeconds: 20) {
+            exposition = httpGet("http://\(metricsAddress)/metrics")?.body ?? ""
+            return metricValue(exposition, "volatility_consumer_messages_processed_total") == Double(inputs.count)
+        }
+        for type in ["parse_error", "schema_error", "oversize"] {
+            #expect(metricValue(exposition, "volatility_consumer_errors_total{error_type=\"\(type)\"}") == 1, "\(type)")
+        }
+        #expect(metricValue(exposition, #"volatility_consumer_errors_total{error_type="invalid_value"}"#) == 2)
+        #expect(metricValue(exposition, #"volatility_consumer_records_skipped_total{reason="no_price"}"#) == 1)
+        #expect(exposition.contains(#"volatility_consumer_model_info{variant="baseline""#))
+        #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+    }
+
+    @Test func embeddedDefaultShowsPredictionsAtOnce() throws {
+        let started = Date()
+        let daemon = try ChildProcess(
+            name: "consumerd", arguments: [], environment: ["METRICS_PORT": "0", "METRICS_HOST": "127.0.0.1", "DEMO_SPEEDUP": "5"]
+        )
+        let bootstrap = try #require(daemon.waitForLine(prefix: "BOOTSTRAP="), "no BOOTSTRAP line: \(daemon.stderr)")
+        let metricsAddress = try #require(daemon.waitForLine(prefix: "METRICS="))
+        let reader = try TopicReader(bootstrapServers: bootstrap, topic: "ticks.predictions")
+        try reader.start()
+        let records = reader.read(timeoutSeconds: 60) { !$0.isEmpty }
+        #expect(!records.isEmpty, "no prediction from the embedded default: \(daemon.stderr)")
+        print("embedded default: first prediction read \(String(format: "%.2f", Date().timeIntervalSince(started))) s after start")
+        #expect(httpGet("http://\(metricsAddress)/readyz")?.status == 200)
+        #expect(daemon.stop(signal: SIGINT, timeoutSeconds: 10) == 0)
+    }
+
+    @Test(arguments: [
+        (["MODEL_VARIANT": "xgb"], "MODEL_VARIANT"),
+        (["METRICS_PORT": "eighty"], "METRICS_PORT"),
+        (["MAX_RECORD_BYTES": "-1"], "MAX_RECORD_BYTES"),
+        (["MODEL_PATH": "/nonexistent/model.json"], "MODEL_PATH"),
+        (["LOG_FORMAT": "xml"], "LOG_FORMAT"),
+        (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_CONF_NOT_A_PROPERTY": "1"], "KAFKA_CONF_NOT_A_PROPERTY"),
+        (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_CONF_SESSION_TIMEOUT_MS": "soon"], "KAFKA_CONF_SESSION_TIMEOUT_MS"),
+    ])
+    func invalidConfigurationStopsWithExitCode2(environment: [String: String], variable: String) throws {
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: environment.merging(["METRICS_PORT": environment["METRICS_PORT"] ?? "0"]) { a, _ in a })
+        #expect(daemon.waitForExit(timeoutSeconds: 30) == 2)
+        let errorLines = daemon.stderr.split(separator: "\n").filter { $0.contains("startup error") }
+        #expect(errorLines.count == 1, "\(daemon.stderr)")
+        #expect(errorLines.first?.contains(variable) == true, "\(daemon.stderr)")
+        #expect(!daemon.stderr.contains("Fatal error"))
+    }
+
+    @Test func unknownVariantNamesTheValidValues() throws {
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: ["MODEL_VARIANT": "xgb", "METRICS_PORT": "0"])
+        #expect(daemon.waitForExit(timeoutSeconds: 30) == 2)
+        #expect(daemon.stderr.contains("ml") && daemon.stderr.contains("baseline"), "\(daemon.stderr)")
+    }
+
+    @Test func helpListsEveryVariable() throws {
+        let help = try ChildProcess(name: "consumerd", arguments: ["--help"])
+        #expect(help.waitForExit(timeoutSeconds: 30) == 0)
+        let text = help.stdout.joined(separator: "\n")
+        for variable in [
+            "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_GROUP_ID", "KAFKA_GROUP_INSTANCE_ID", "KAFKA_AUTO_OFFSET_RESET", "INPUT_TOPIC",
+            "OUTPUT_TOPIC", "DLQ_TOPIC", "MODEL_VARIANT", "MODEL_PATH", "BASELINE_PATH", "METRICS_PORT", "MAX_RECORD_BYTES",
+            "KAFKA_CONF_<NAME>", "LOG_LEVEL", "LOG_FORMAT",
+        ] {
+            #expect(text.contains(variable), "\(variable) missing from --help")
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Synchronization
+
+/// Paths the integration tests need: the built `consumerd` binary and the repository root (its working directory).
+enum TestPaths {
+    static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static var fixtures: URL { repositoryRoot.appendingPathComponent("Tests/Fixtures") }
+
+    /// The `consumerd` executable SwiftPM built next to the test bundle (`CONSUMERD_BINARY` overrides).
+    static var consumerd: URL {
+        if let override = ProcessInfo.processInfo.environment["CONSUMERD_BINARY"] {
+            return URL(fileURLWithPath: override)
+        }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("consumerd")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return repositoryRoot.appendingPathComponent(".build/debug/consumerd")
+    }
+}
+
+/// A child process whose output lines are collected as they arrive, so tests can wait for a line instead of
+/// sleeping.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let stdoutLines = Shared<[String]>([])
+    private let stderrText = Shared<String>("")
+    private let stdinPipe = Pipe()
+    let name: String
+
+    init(name: String, arguments: [String], environment: [String: String] = [:], inheritEnvironment: Bool = true) throws {
+        self.name = name
+        process.executableURL = TestPaths.consumerd
+        process.arguments = arguments
+        process.currentDirectoryURL = TestPaths.repositoryRoot
+        var env = inheritEnvironment ? ProcessInfo.processInfo.environment : [:]
+        for key in env.keys where key.hasPrefix("KAFKA_") || key.hasPrefix("MODEL_") || key.hasPrefix("METRICS_") {
+            env[key] = nil
+        }
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdinPipe
+        let pending = Shared("")
+        let lines = stdoutLines
+        out.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { return }
+            pending.withLock { pending in
+                pending += String(decoding: data, as: UTF8.self)
+                while let newline = pending.firstIndex(of: "\n") {
+                    let line = String(pending[..<newline])
+                    pending = String(pending[pending.index(after: newline)...])
+                    lines.withLock { $0.append(line) }
+                }
+            }
+        }
+        let errors = stderrText
+        err.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { return }
+            errors.withLock { text in
+                text += String(decoding: data, as: UTF8.self)
+                if text.utf8.count > 4_000_000 { text = String(text.suffix(1_000_000)) }
+            }
+        }
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+        }
+    }
+
+    var stderr: String { stderrText.withLock { $0 } }
+    var stdout: [String] { stdoutLines.withLock { $0 } }
+
+    /// Waits for a stdout line starting with `prefix`; returns the rest of that line.
+    func waitForLine(prefix: String, timeoutSeconds: Double = 60) -> String? {
+        var found: String?
+        _ = waitUntil(timeoutSeconds: timeoutSeconds) {
+            found = stdoutLines.withLock { $0.first { $0.hasPrefix(prefix) } }
+            return found != nil || !process.isRunning
+        }
+        return found.map { String($0.dropFirst(prefix.count)) }
+    }
+
+    func send(_ line: String) {
+        stdinPipe.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    /// Sends `signal` and waits for the exit; returns the exit status, or nil if it did not exit in time.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, timeoutSeconds: Double = 15) -> Int32? {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        return waitForExit(timeoutSeconds: timeoutSeconds)
+    }
+
+    func waitForExit(timeoutSeconds: Double) -> Int32? {
+        guard waitUntil(timeoutSeconds: timeoutSeconds, { !process.isRunning }) else { return nil }
+        return process.terminationStatus
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or the deadline passes.
+@discardableResult
+func waitUntil(timeoutSeconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeoutSeconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+/// A standalone mock cluster (`consumerd mock-cluster`) in its own process, so daemons can be killed and
+/// restarted against the same broker.
+final class MockClusterProcess {
+    let child: ChildProcess
+    let bootstrap: String
+
+    init(partitions: Int = 1, topics: [String] = ["ticks.features", "ticks.predictions", "ticks.features.dlq"]) throws {
+        child = try ChildProcess(
+            name: "mock-cluster",
+            arguments: ["mock-cluster", "--brokers", "1", "--partitions", String(partitions), "--exit-on-eof"]
+                + topics.flatMap { ["--topic", $0] }
+        )
+        guard let bootstrap = child.waitForLine(prefix: "BOOTSTRAP=", timeoutSeconds: 30) else {
+            throw TestFailure("mock cluster did not start: \(child.stderr)")
+        }
+        self.bootstrap = bootstrap
+    }
+
+    deinit {
+        child.stop(signal: SIGKILL)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Environment for a daemon under test against `bootstrap`: fast group rejoin, a free metrics port.
+func daemonEnvironment(bootstrap: String, extra: [String: String] = [:]) -> [String: String] {
+    [
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "KAFKA_CONF_SESSION_TIMEOUT_MS": "6000",
+        "KAFKA_CONF_HEARTBEAT_INTERVAL_MS": "500",
+        "KAFKA_STATISTICS_INTERVAL_MS": "1000",
+        "METRICS_PORT": "0",
+        "METRICS_HOST": "127.0.0.1",
+        "LOG_LEVEL": "info",
+    ].merging(extra) { _, new in new }
+}
+
+/// GETs a URL on loopback; returns status and body.
+func httpGet(_ url: String) -> (status: Int, body: String)? {
+    let result = Mutex<(Int, String)?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    guard let target = URL(string: url) else { return nil }
+    let task = URLSession.shared.dataTask(with: target) { data, response, _ in
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        result.withLock { $0 = (status, String(decoding: data ?? Data(), as: UTF8.self)) }
+        done.signal()
+    }
+    task.resume()
+    _ = done.wait(timeout: .now() + 10)
+    return result.withLock { $0 }.map { (status: $0.0, body: $0.1) }
+}
+
+/// The value of an unlabelled (or exactly labelled) sample in a Prometheus text exposition.
+func metricValue(_ exposition: String, _ series: String) -> Double? {
+    for line in exposition.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1).trimmingCharacters(in: .whitespaces))
+    }
+    return nil
+}
+
+/// A mutex-protected value that closures can share (``Mutex`` itself cannot be captured).
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { body(&$0) }
+    }
+}
