@@ -18,6 +18,7 @@ struct DaemonConfiguration: Sendable {
     var demoSpeedup: Double
     var demoTicksPath: String
     var maxInflight: Int
+    var stallInjection: StallInjection?
 
     /// The variables `consumerd --help` documents, in the order it lists them.
     static let documentedVariables: [(name: String, defaultValue: String, meaning: String)] = [
@@ -80,7 +81,13 @@ struct DaemonConfiguration: Sendable {
             livenessWindowSeconds: try reader.double("LIVENESS_WINDOW_SECONDS", default: 30, in: 0.1...86_400),
             demoSpeedup: try reader.double("DEMO_SPEEDUP", default: 1, in: 0.001...1_000_000),
             demoTicksPath: reader.string("DEMO_TICKS_PATH") ?? "config/demo/coinbase-btc-usd-ticker.ndjson",
-            maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000)
+            maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000),
+            stallInjection: try reader.string("CONSUMERD_FAULT_STALL_MARKER").map { marker throws(ConfigurationError) in
+                StallInjection(
+                    marker: Array(marker.utf8),
+                    seconds: try reader.double("CONSUMERD_FAULT_STALL_SECONDS", default: 10, in: 0...3600)
+                )
+            }
         )
     }
 

@@ -14,8 +14,10 @@ final class PredictionHandler: RecordHandler {
     private let encoder: PredictionEncoder
     private let metrics: ConsumerMetrics
     private var timings = StageTimings()
+    private let stallInjection: StallInjection?
 
-    init(pipeline: RecordPipeline, metrics: ConsumerMetrics) {
+    init(pipeline: RecordPipeline, metrics: ConsumerMetrics, stallInjection: StallInjection? = nil) {
+        self.stallInjection = stallInjection
         self.pipeline = pipeline
         let model = pipeline.model
         self.encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
@@ -23,6 +25,7 @@ final class PredictionHandler: RecordHandler {
     }
 
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
+        if let stallInjection { stallInjection.stallIfMarked(record.value) }
         let started = Clock.monotonicNanos()
         let now = Clock.wallSeconds()
         timings = StageTimings()

@@ -88,8 +88,12 @@ struct RunCommand: AsyncParsableCommand {
 
         let handler = PredictionHandler(
             pipeline: RecordPipeline(model: model, maxRecordBytes: configuration.maxRecordBytes),
-            metrics: metrics
+            metrics: metrics,
+            stallInjection: configuration.stallInjection
         )
+        if configuration.stallInjection != nil {
+            logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_STALL_MARKER stall processing")
+        }
         let processor: StreamProcessor
         do {
             processor = try StreamProcessor(

@@ -146,6 +146,20 @@ final class MockClusterProcess {
     deinit {
         child.stop(signal: SIGKILL)
     }
+
+    /// Sends a control command (`down 1`, `up 1`, `error 0 6 5`, …) and waits for its `ok`/`error` reply.
+    @discardableResult
+    func command(_ line: String) -> String? {
+        let repliesBefore = child.stdout.filter { $0.hasPrefix("ok") || $0.hasPrefix("error") }.count
+        child.send(line)
+        var reply: String?
+        waitUntil(timeoutSeconds: 30) {
+            let replies = child.stdout.filter { $0.hasPrefix("ok") || $0.hasPrefix("error") }
+            if replies.count > repliesBefore { reply = replies[repliesBefore] }
+            return reply != nil
+        }
+        return reply
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
