@@ -37,4 +37,17 @@ public protocol RecordHandler: AnyObject {
     /// Decides what `record` becomes. For ``RecordDisposition/publish(key:kind:)`` the output value is what the
     /// handler wrote into `output` (cleared by the handler; its capacity is reused between calls).
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition
+
+    /// The assignment changed and state is about to be rebuilt from the log: forget all per-key state.
+    func resetState()
+
+    /// A record from before the partition's committed offset, replayed in order to rebuild state after an
+    /// assignment (restart, rebalance). Update state exactly as ``handle(_:output:)`` would; produce nothing.
+    func warmUp(_ record: ConsumedRecord)
+}
+
+extension RecordHandler {
+    /// Stateless handlers need no rebuild.
+    public func resetState() {}
+    public func warmUp(_ record: ConsumedRecord) {}
 }

@@ -24,17 +24,26 @@ public struct StreamProcessorOptions: Sendable {
     public var shutdownFlushTimeoutMs: Int32
     /// First and largest back-off between attempts to re-produce an output whose delivery failed.
     public var retryBackoffNanos: (initial: UInt64, maximum: UInt64)
+    /// How many records before a partition's committed offset are replayed into the handler's state after an
+    /// assignment (0 turns the rebuild off).
+    public var stateRebuildMaxRecords: Int
+    /// Longest time one partition's rebuild may take before processing goes on without the rest of it.
+    public var stateRebuildTimeoutSeconds: Double
 
     public init(
         topics: StreamTopics = StreamTopics(),
         maxInflight: Int = 200_000,
         shutdownFlushTimeoutMs: Int32 = 6000,
-        retryBackoffNanos: (initial: UInt64, maximum: UInt64) = (500_000_000, 30_000_000_000)
+        retryBackoffNanos: (initial: UInt64, maximum: UInt64) = (500_000_000, 30_000_000_000),
+        stateRebuildMaxRecords: Int = 100_000,
+        stateRebuildTimeoutSeconds: Double = 60
     ) {
         self.topics = topics
         self.maxInflight = maxInflight
         self.shutdownFlushTimeoutMs = shutdownFlushTimeoutMs
         self.retryBackoffNanos = retryBackoffNanos
+        self.stateRebuildMaxRecords = stateRebuildMaxRecords
+        self.stateRebuildTimeoutSeconds = stateRebuildTimeoutSeconds
     }
 }
 
@@ -56,10 +65,15 @@ public final class StreamProcessor: @unchecked Sendable {
     private let outputTopic: OwnedCString
     private let deadLetterTopic: OwnedCString
     private let stopRequested = Atomic<Bool>(false)
+    private let bootstrapServers: String
+    /// Connection properties for the reader that replays history during a state rebuild.
+    private let readerProperties: [KafkaProperty]
 
     // State confined to the thread that calls run().
     private var progress: [Int32: PartitionProgress] = [:]
     private var atEnd: [Int32: Bool] = [:]
+    /// Next offset to handle per assigned partition (last handled + 1).
+    private var position: [Int32: Int64] = [:]
     private var generation: UInt32 = 0
     private var inflight = InflightTable()
     private var retries: [PendingRetry] = []
@@ -92,6 +106,10 @@ public final class StreamProcessor: @unchecked Sendable {
         self.options = options
         self.outputTopic = OwnedCString(options.topics.output)
         self.deadLetterTopic = OwnedCString(options.topics.deadLetter)
+        self.bootstrapServers = bootstrapServers
+        let groupProperties: Set<String> = ["group.id", "group.instance.id", "enable.auto.commit", "enable.auto.offset.store"]
+        self.readerProperties = (settings.commonProperties + settings.consumerProperties)
+            .filter { !groupProperties.contains($0.name) }
         let callbacks = CallbackTarget(observer: observer)
         self.callbacks = callbacks
         let opaque = Unmanaged.passUnretained(callbacks).toOpaque()
@@ -249,6 +267,7 @@ public final class StreamProcessor: @unchecked Sendable {
         }
         setBrokerReachable(true)
         atEnd[partition] = false
+        position[partition] = message.pointee.offset + 1
         caughtUpReported = false
         guard let sequence = progress[partition]?.register(offset: message.pointee.offset) else {
             return  // a record from a partition that is no longer assigned: its new owner handles it
@@ -501,6 +520,8 @@ public final class StreamProcessor: @unchecked Sendable {
         let ids = (0..<Int(partitions.pointee.cnt)).map { partitions.pointee.elems[$0].partition }
         switch error {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            // Rebuild before the partitions start delivering: new records are scored on complete windows.
+            rebuildState(newPartitions: partitions, retained: cooperative ? Array(progress.keys) : [])
             if cooperative {
                 rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer, partitions))
             } else {
@@ -531,8 +552,11 @@ public final class StreamProcessor: @unchecked Sendable {
             for id in ids {
                 progress[id] = nil
                 atEnd[id] = nil
+                position[id] = nil
             }
             dropBacklog(for: Set(ids))
+            // The revoked partitions' state belongs to their new owner; what stays is rebuilt from the log.
+            rebuildState(newPartitions: nil, retained: Array(progress.keys))
             logger.info(lost ? "partitions lost" : "partitions revoked", metadata: ["partitions": "\(ids)"])
             observer.rebalanced(lost ? .lost : .revoke, assignedPartitions: progress.count)
         default:
@@ -541,6 +565,69 @@ public final class StreamProcessor: @unchecked Sendable {
             progress.removeAll()
             atEnd.removeAll()
             observer.rebalanced(.lost, assignedPartitions: 0)
+        }
+    }
+
+    // MARK: - State rebuild
+
+    /// Replays, for each partition, up to `stateRebuildMaxRecords` records before the point processing resumes
+    /// from (the committed offset of a new partition, the current position of a retained one) into the handler,
+    /// after it forgot its state — so outputs after a restart or rebalance equal those of an uninterrupted run.
+    private func rebuildState(
+        newPartitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
+        retained: [Int32]
+    ) {
+        handler.resetState()
+        guard options.stateRebuildMaxRecords > 0 else { return }
+        var ends: [(partition: Int32, end: Int64)] = retained.compactMap { id in position[id].map { (id, $0) } }
+        if let newPartitions, newPartitions.pointee.cnt > 0, let committed = rd_kafka_topic_partition_list_copy(newPartitions) {
+            defer { rd_kafka_topic_partition_list_destroy(committed) }
+            let error = rd_kafka_committed(consumer, committed, 10_000)
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                for index in 0..<Int(committed.pointee.cnt) where committed.pointee.elems[index].offset > 0 {
+                    ends.append((committed.pointee.elems[index].partition, committed.pointee.elems[index].offset))
+                }
+            } else {
+                logger.warning("cannot read committed offsets; per-product state starts empty (first outputs may be warm-up skips)", metadata: [
+                    "error": "\(string(fromC: rd_kafka_err2str(error)))",
+                ])
+            }
+        }
+        guard !ends.isEmpty else { return }
+        let reader: TopicReader
+        do {
+            reader = try TopicReader(bootstrapServers: bootstrapServers, topic: options.topics.input, properties: readerProperties)
+        } catch {
+            logger.warning("cannot create the state rebuild reader; per-product state starts empty", metadata: ["error": "\(error)"])
+            return
+        }
+        for (partition, end) in ends.sorted(by: { $0.partition < $1.partition }) {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let error = rd_kafka_query_watermark_offsets(consumer, options.topics.input, partition, &low, &high, 10_000)
+            if error != RD_KAFKA_RESP_ERR_NO_ERROR { low = 0 }
+            let start = max(low, end - Int64(options.stateRebuildMaxRecords))
+            guard start < end else { continue }
+            let started = Clock.monotonicNanos()
+            do {
+                let count = try reader.replay(partition: partition, offsets: start..<end, timeoutSeconds: options.stateRebuildTimeoutSeconds) {
+                    handler.warmUp($0)
+                }
+                let seconds = Double(Clock.monotonicNanos() - started) / 1e9
+                logger.info("state rebuilt from the log", metadata: [
+                    "partition": "\(partition)", "offsets": "\(start)..<\(end)", "records": "\(count)",
+                    "seconds": "\(String(format: "%.3f", seconds))",
+                ])
+                if count < end - start, high >= end {
+                    logger.warning("state rebuild read fewer records than expected", metadata: [
+                        "partition": "\(partition)", "expected": "\(end - start)", "read": "\(count)",
+                    ])
+                }
+            } catch {
+                logger.warning("state rebuild failed; continuing with partial state", metadata: [
+                    "partition": "\(partition)", "error": "\(error)",
+                ])
+            }
         }
     }
 

@@ -71,6 +71,45 @@ public final class TopicReader: @unchecked Sendable {
         }
     }
 
+    /// Reads one partition's records with offsets in `start..<end` in order, handing each to `body` without
+    /// copying; returns how many were read. Stops early (returning what it read) when `timeoutSeconds` pass.
+    public func replay(
+        partition: Int32,
+        offsets: Range<Int64>,
+        timeoutSeconds: Double,
+        _ body: (ConsumedRecord) -> Void
+    ) throws(KafkaError) -> Int {
+        guard !offsets.isEmpty else { return 0 }
+        let list = rd_kafka_topic_partition_list_new(1)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = offsets.lowerBound
+        let error = rd_kafka_assign(client, list)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "assign \(topic) [\(partition)] for replay", error: error)
+        }
+        defer { rd_kafka_assign(client, nil) }
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutSeconds * 1e9)
+        var count = 0
+        while Clock.monotonicNanos() < deadline {
+            guard let message = rd_kafka_consumer_poll(client, 100) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, message.pointee.partition == partition else { continue }
+            let offset = message.pointee.offset
+            guard offset < offsets.upperBound else { return count }
+            var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestampMs = rd_kafka_message_timestamp(message, &timestampType)
+            body(ConsumedRecord(
+                topic: topic, partition: partition, offset: offset,
+                key: message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) },
+                value: UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len),
+                timestamp: timestampMs >= 0 ? Double(timestampMs) / 1000 : nil
+            ))
+            count += 1
+            if offset >= offsets.upperBound - 1 { return count }
+        }
+        return count
+    }
+
     /// Returns the records that arrive within `timeoutMs` (at most `maxRecords`).
     public func poll(timeoutMs: Int32, maxRecords: Int = 10_000) -> [ReadRecord] {
         var records: [ReadRecord] = []
@@ -80,6 +119,34 @@ public final class TopicReader: @unchecked Sendable {
             wait = 0
             guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
             records.append(Self.copy(message))
+        }
+        return records
+    }
+
+    /// Reads every partition from the beginning up to the high watermarks current at the call (the whole topic
+    /// as of now); returns what it read when `timeoutSeconds` pass first.
+    public func readToEnd(timeoutSeconds: Double) throws(KafkaError) -> [ReadRecord] {
+        let count = try partitionCount()
+        var remaining: [Int32: Int64] = [:]
+        for partition in 0..<Int32(count) {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let error = rd_kafka_query_watermark_offsets(client, topic, partition, &low, &high, 10_000)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError(operation: "read watermarks of \(topic) [\(partition)]", error: error)
+            }
+            if high > low { remaining[partition] = high }
+        }
+        try start()
+        var records: [ReadRecord] = []
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutSeconds * 1e9)
+        while !remaining.isEmpty, Clock.monotonicNanos() < deadline {
+            for record in poll(timeoutMs: 200, maxRecords: 50_000) {
+                records.append(record)
+                if let high = remaining[record.partition], record.offset >= high - 1 {
+                    remaining[record.partition] = nil
+                }
+            }
         }
         return records
     }

@@ -18,6 +18,7 @@ struct DaemonConfiguration: Sendable {
     var demoSpeedup: Double
     var demoTicksPath: String
     var maxInflight: Int
+    var stateRebuildMaxRecords: Int
     var stallInjection: StallInjection?
 
     /// The variables `consumerd --help` documents, in the order it lists them.
@@ -41,6 +42,7 @@ struct DaemonConfiguration: Sendable {
         ("KAFKA_PRODUCER_CONF_<NAME>", "-", "librdkafka property for the producer only"),
         ("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
         ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
+        ("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
         ("DEMO_SPEEDUP", "1", "embedded demo: replay speed of the bundled ticks"),
         ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "embedded demo: NDJSON tick file"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
@@ -82,6 +84,7 @@ struct DaemonConfiguration: Sendable {
             demoSpeedup: try reader.double("DEMO_SPEEDUP", default: 1, in: 0.001...1_000_000),
             demoTicksPath: reader.string("DEMO_TICKS_PATH") ?? "config/demo/coinbase-btc-usd-ticker.ndjson",
             maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000),
+            stateRebuildMaxRecords: try reader.integer("STATE_REBUILD_MAX_RECORDS", default: 100_000, in: 0...100_000_000),
             stallInjection: try reader.string("CONSUMERD_FAULT_STALL_MARKER").map { marker throws(ConfigurationError) in
                 StallInjection(
                     marker: Array(marker.utf8),

@@ -24,6 +24,20 @@ final class PredictionHandler: RecordHandler {
         self.metrics = metrics
     }
 
+    func resetState() {
+        pipeline = RecordPipeline(model: pipeline.model, maxRecordBytes: pipeline.maxRecordBytes, windowSeconds: pipeline.windows.windowSeconds)
+        metrics.setStateKeys(0)
+    }
+
+    /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an
+    /// uninterrupted run — and discards the outcome.
+    func warmUp(_ record: ConsumedRecord) {
+        _ = pipeline.process(
+            value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds(), timings: nil
+        )
+        metrics.setStateKeys(pipeline.windows.productCount)
+    }
+
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
         if let stallInjection { stallInjection.stallIfMarked(record.value) }
         let started = Clock.monotonicNanos()

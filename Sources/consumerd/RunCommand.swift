@@ -99,7 +99,10 @@ struct RunCommand: AsyncParsableCommand {
             processor = try StreamProcessor(
                 settings: configuration.kafka,
                 bootstrapServers: bootstrapServers,
-                options: StreamProcessorOptions(topics: configuration.topics, maxInflight: configuration.maxInflight),
+                options: StreamProcessorOptions(
+                    topics: configuration.topics, maxInflight: configuration.maxInflight,
+                    stateRebuildMaxRecords: configuration.stateRebuildMaxRecords
+                ),
                 handler: handler,
                 observer: MetricsObserver(metrics: metrics, health: health, logger: logger),
                 logger: logger
