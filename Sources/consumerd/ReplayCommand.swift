@@ -35,6 +35,9 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many records.")
     var count: Int?
 
+    @Option(help: "Send each pass over the file under its own product id (<id>-<pass % N>); use with --loop.")
+    var products: Int?
+
     @Option(help: "Broker list (default: KAFKA_BOOTSTRAP_SERVERS).")
     var bootstrapServers: String?
 
@@ -45,6 +48,7 @@ struct ReplayCommand: AsyncParsableCommand {
         if rate != nil && speedup != nil { throw ValidationError("use either --rate or --speedup, not both") }
         if let rate, !(rate > 0) { throw ValidationError("--rate must be positive") }
         if let speedup, !(speedup > 0) { throw ValidationError("--speedup must be positive") }
+        if let products, products < 1 { throw ValidationError("--products must be at least 1") }
     }
 
     func run() async throws {
@@ -71,7 +75,8 @@ struct ReplayCommand: AsyncParsableCommand {
         let pacing: ReplayPacing =
             if let rate { .rate(rate) } else if let speedup { .recorded(speedup: speedup, maxGap: maxGap) } else { .unlimited }
         let replayer = TickReplayer(
-            file: ticks, topic: topicName, pacing: pacing, loop: loop, keepTimestamps: keepTimestamps, limit: count
+            file: ticks, topic: topicName, pacing: pacing, loop: loop, keepTimestamps: keepTimestamps, limit: count,
+            products: products
         )
         let started = Clock.monotonicNanos()
         let sent = try await replayer.run(producer: producer, logger: logger)

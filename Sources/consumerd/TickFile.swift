@@ -13,6 +13,8 @@ struct TickFile: Sendable {
         var eventTime: Double
         /// Where the event time sits in `bytes`, and how to write it.
         var timeField: TimeField?
+        /// Where the top-level product id string's content sits in `bytes`.
+        var productField: Range<Int>?
     }
 
     enum TimeField: Sendable {
@@ -46,7 +48,10 @@ struct TickFile: Sendable {
         var previousTime = 0.0
         for slice in data.split(separator: 0x0A) where !slice.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) {
             let bytes = Array(slice)
-            var line = Line(bytes: bytes, productId: nil, eventTime: previousTime, timeField: Self.findTimeField(bytes))
+            var line = Line(
+                bytes: bytes, productId: nil, eventTime: previousTime, timeField: Self.findTimeField(bytes),
+                productField: Self.findProductField(bytes)
+            )
             let decoded = bytes.withUnsafeBytes { raw in
                 try? decoder.decode(raw, key: nil, kafkaTimestamp: nil, now: .greatestFiniteMagnitude)
             }
@@ -57,7 +62,9 @@ struct TickFile: Sendable {
                 let text = String(bytes: bytes[range], encoding: .utf8), let time = Double(text) {
                 line.eventTime = time
             }
-            if line.productId == nil { line.productId = Self.findProductId(bytes) }
+            if line.productId == nil, let range = line.productField {
+                line.productId = String(decoding: bytes[range], as: UTF8.self)
+            }
             previousTime = line.eventTime
             lines.append(line)
         }
@@ -65,15 +72,23 @@ struct TickFile: Sendable {
         return TickFile(lines: lines)
     }
 
-    /// The line's bytes with its event time replaced by `time` (epoch seconds).
-    func bytes(of line: Line, eventTime time: Double) -> [UInt8] {
-        guard let field = line.timeField else { return line.bytes }
+    /// The line's bytes with its event time replaced by `time` (epoch seconds, unless nil) and its top-level
+    /// product id by `productId` (unless nil). Later ranges are spliced first, so earlier ones stay valid.
+    func bytes(of line: Line, eventTime time: Double?, productId: String? = nil) -> [UInt8] {
+        var splices: [(Range<Int>, [UInt8])] = []
+        if let time, let field = line.timeField {
+            switch field {
+            case .number(let range): splices.append((range, Array(String(format: "%.6f", time).utf8)))
+            case .isoString(let range): splices.append((range, Array(Self.iso8601(time).utf8)))
+            }
+        }
+        if let productId, let range = line.productField {
+            splices.append((range, Array(productId.utf8)))
+        }
+        guard !splices.isEmpty else { return line.bytes }
         var bytes = line.bytes
-        switch field {
-        case .number(let range):
-            bytes.replaceSubrange(range, with: Array(String(format: "%.6f", time).utf8))
-        case .isoString(let range):
-            bytes.replaceSubrange(range, with: Array(Self.iso8601(time).utf8))
+        for (range, replacement) in splices.sorted(by: { $0.0.lowerBound > $1.0.lowerBound }) {
+            bytes.replaceSubrange(range, with: replacement)
         }
         return bytes
     }
@@ -124,12 +139,13 @@ struct TickFile: Sendable {
         return nil
     }
 
-    static func findProductId(_ bytes: [UInt8]) -> String? {
+    /// The content range of the first top-level `"product_id"` or `"pair"` string.
+    static func findProductField(_ bytes: [UInt8]) -> Range<Int>? {
         for key in ["\"product_id\"", "\"pair\""] {
             if let start = valueStart(after: key, in: bytes), start < bytes.count, bytes[start] == 0x22 {
                 var end = start + 1
                 while end < bytes.count, bytes[end] != 0x22 { end += 1 }
-                return String(decoding: bytes[(start + 1)..<end], as: UTF8.self)
+                if end < bytes.count { return (start + 1)..<end }
             }
         }
         return nil

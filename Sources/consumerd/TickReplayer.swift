@@ -22,6 +22,9 @@ struct TickReplayer: Sendable {
     var keepTimestamps: Bool
     /// Stop after this many records (nil: the whole file, or forever when looping).
     var limit: Int?
+    /// When set, each pass over the file is sent under its own product id, `<id>-<pass % products>`, so a long
+    /// replay spreads over many keys (and partitions) while each product keeps the recording's tick sequence.
+    var products: Int? = nil
 
     /// Runs until the file is done (or `limit` is reached, or the task is cancelled); returns records sent.
     func run(producer: KafkaProducer, logger: Logger) async throws -> Int {
@@ -31,6 +34,7 @@ struct TickReplayer: Sendable {
         default: offsets = []
         }
         var sent = 0
+        var pass = 0
         var loopStart = Clock.monotonicNanos()
         repeat {
             for (index, line) in file.lines.enumerated() {
@@ -48,14 +52,16 @@ struct TickReplayer: Sendable {
                         try await Task.sleep(nanoseconds: dueNanos - now)
                     }
                 }
-                let bytes = keepTimestamps ? line.bytes : file.bytes(of: line, eventTime: Clock.wallSeconds())
-                try producer.send(topic: topic, key: line.productId, value: bytes)
+                let productId = products.map { "\(line.productId ?? "product")-\(pass % $0)" }
+                let bytes = file.bytes(of: line, eventTime: keepTimestamps ? nil : Clock.wallSeconds(), productId: productId)
+                try producer.send(topic: topic, key: productId ?? line.productId, value: bytes)
                 sent += 1
                 if sent % 1024 == 0 { producer.poll(timeoutMs: 0) }
             }
             if loop {
                 logger.debug("tick file replayed; starting over", metadata: ["sent": "\(sent)"])
             }
+            pass += 1
             loopStart = Clock.monotonicNanos()
         } while loop
         return sent

@@ -131,10 +131,10 @@ final class MockClusterProcess {
     let child: ChildProcess
     let bootstrap: String
 
-    init(partitions: Int = 1, topics: [String] = ["ticks.features", "ticks.predictions", "ticks.features.dlq"]) throws {
+    init(partitions: Int = 1, brokers: Int = 1, topics: [String] = ["ticks.features", "ticks.predictions", "ticks.features.dlq"]) throws {
         child = try ChildProcess(
             name: "mock-cluster",
-            arguments: ["mock-cluster", "--brokers", "1", "--partitions", String(partitions), "--exit-on-eof"]
+            arguments: ["mock-cluster", "--brokers", String(brokers), "--partitions", String(partitions), "--exit-on-eof"]
                 + topics.flatMap { ["--topic", $0] }
         )
         guard let bootstrap = child.waitForLine(prefix: "BOOTSTRAP=", timeoutSeconds: 30) else {

@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+/// Faults while a real tick stream flows at ≥ 5k records/s, each followed by `consumerd audit`: nothing lost,
+/// nothing mismatched, duplicates only from uncommitted tails.
+@Suite(.serialized) struct FaultInjectionTests {
+    static let rate = "5000"
+
+    /// A burst of real ticks at 5k records/s, each pass of the file under its own product id.
+    static func burst(_ bootstrap: String, count: Int, products: Int = 64) throws -> ChildProcess {
+        try ChildProcess(
+            name: "replay",
+            arguments: [
+                "replay", ReferenceData.tickFile.path, "--bootstrap-servers", bootstrap, "--rate", rate, "--loop",
+                "--products", String(products), "--count", String(count),
+            ]
+        )
+    }
+
+    static func environment(_ bootstrap: String, extra: [String: String] = [:]) -> [String: String] {
+        daemonEnvironment(bootstrap: bootstrap, extra: [
+            "KAFKA_CONF_SESSION_TIMEOUT_MS": "3000",
+            "KAFKA_CONF_HEARTBEAT_INTERVAL_MS": "300",
+            "LOG_LEVEL": "notice",
+        ].merging(extra) { _, new in new })
+    }
+
+    /// Waits until the daemon has handled everything: ready, nothing in flight, caught up, counters still.
+    static func waitUntilDrained(_ metricsAddress: String, timeoutSeconds: Double = 180) -> Bool {
+        var lastProcessed = -1.0
+        var stableSince = Date.distantFuture
+        return waitUntil(timeoutSeconds: timeoutSeconds) {
+            let text = httpGet("http://\(metricsAddress)/metrics")?.body ?? ""
+            guard metricValue(text, "volatility_consumer_ready") == 1,
+                metricValue(text, "volatility_consumer_inflight_records") == 0,
+                metricValue(text, "volatility_consumer_lag_seconds") == 0,
+                let processed = metricValue(text, "volatility_consumer_messages_processed_total")
+            else {
+                stableSince = .distantFuture
+                return false
+            }
+            if processed != lastProcessed {
+                lastProcessed = processed
+                stableSince = Date()
+                return false
+            }
+            return Date().timeIntervalSince(stableSince) >= 1.5
+        }
+    }
+
+    @Test func killNineAtRandomPointsLosesNothing() throws {
+        let cycles = Int(ProcessInfo.processInfo.environment["FAULT_KILL_CYCLES"] ?? "") ?? 20
+        var generator = SeededGenerator(seed: UInt64(ProcessInfo.processInfo.environment["FAULT_SEED"] ?? "") ?? 20_261_123)
+        let cluster = try MockClusterProcess(partitions: 32)
+        var produced = 0
+        for cycle in 1...cycles {
+            let daemon = try ChildProcess(name: "consumerd-\(cycle)", arguments: [], environment: Self.environment(cluster.bootstrap))
+            let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
+            #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 }, "cycle \(cycle): never ready")
+            let burst = try Self.burst(cluster.bootstrap, count: 10_000)
+            // Kill somewhere inside the 2 s burst.
+            usleep(UInt32.random(in: 200_000...1_800_000, using: &generator))
+            #expect(daemon.stop(signal: SIGKILL) != nil)
+            #expect(burst.waitForExit(timeoutSeconds: 60) == 0, "replay failed: \(burst.stderr.suffix(500))")
+            produced += 10_000
+        }
+        let last = try ChildProcess(name: "consumerd-final", arguments: [], environment: Self.environment(cluster.bootstrap))
+        let metrics = try #require(last.waitForLine(prefix: "METRICS="))
+        #expect(Self.waitUntilDrained(metrics), "the final daemon never drained: \(last.stderr.suffix(2000))")
+        let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
+        print("kill -9 × \(cycles): inputs \(audit.inputs) (produced \(produced)), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
+        #expect(audit.inputs == produced, "the broker dropped input (retention): the audit would be meaningless")
+        #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
+        #expect(last.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+    }
+
+    @Test func brokersDownLeaderMovesAndRequestErrorsLoseNothing() throws {
+        let cluster = try MockClusterProcess(partitions: 8, brokers: 3)
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: Self.environment(cluster.bootstrap))
+        let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
+        #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 })
+
+        let first = try Self.burst(cluster.bootstrap, count: 15_000)
+        usleep(500_000)
+        for broker in 1...3 { #expect(cluster.command("down \(broker)") == "ok") }
+        let notReady = waitUntil(timeoutSeconds: 30) { httpGet("http://\(metrics)/readyz")?.status == 503 }
+        #expect(notReady, "/readyz stayed ok with every broker down")
+        #expect(httpGet("http://\(metrics)/healthz")?.status == 200, "the daemon must stay alive while brokers are down")
+        usleep(10_000_000)  // the fault itself: brokers down for 10 s
+        for broker in 1...3 { #expect(cluster.command("up \(broker)") == "ok") }
+        #expect(waitUntil(timeoutSeconds: 90) { httpGet("http://\(metrics)/readyz")?.status == 200 }, "not ready after the brokers came back")
+        _ = first.waitForExit(timeoutSeconds: 120)  // its own deliveries may have failed while the brokers were down
+
+        let second = try Self.burst(cluster.bootstrap, count: 15_000)
+        #expect(cluster.command("leader ticks.features 0 2") == "ok")
+        #expect(cluster.command("leader ticks.predictions 1 3") == "ok")
+        #expect(cluster.command("error 0 6 20") == "ok")   // Produce: NOT_LEADER_FOR_PARTITION
+        #expect(cluster.command("error 1 6 10") == "ok")   // Fetch: NOT_LEADER_FOR_PARTITION
+        #expect(cluster.command("error 8 15 3") == "ok")   // OffsetCommit: COORDINATOR_NOT_AVAILABLE
+        #expect(cluster.command("error 11 15 2") == "ok")  // JoinGroup: COORDINATOR_NOT_AVAILABLE
+        #expect(second.waitForExit(timeoutSeconds: 120) == 0, "replay failed: \(second.stderr.suffix(500))")
+
+        #expect(Self.waitUntilDrained(metrics), "never drained: \(daemon.stderr.suffix(2000))")
+        #expect(daemon.process.isRunning, "the daemon died under faults")
+        let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
+        print("broker faults: inputs \(audit.inputs), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
+        #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
+        #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+    }
+
+    @Test func twoDaemonsInOneGroupTakeOverFromEachOther() throws {
+        let cluster = try MockClusterProcess(partitions: 3)
+        let a = try ChildProcess(name: "consumerd-a", arguments: [], environment: Self.environment(cluster.bootstrap))
+        let b = try ChildProcess(name: "consumerd-b", arguments: [], environment: Self.environment(cluster.bootstrap))
+        let metricsB = try #require(b.waitForLine(prefix: "METRICS="))
+        #expect(a.waitForLine(prefix: "METRICS=") != nil)
+        let assignedB = waitUntil(timeoutSeconds: 60) {
+            (metricValue(httpGet("http://\(metricsB)/metrics")?.body ?? "", "volatility_consumer_assigned_partitions") ?? 0) >= 1
+        }
+        #expect(assignedB)
+
+        let stream = try Self.burst(cluster.bootstrap, count: 12_000, products: 48)  // ~2 MiB per partition: within the mock's retention
+        usleep(1_500_000)
+        #expect(a.stop(signal: SIGKILL) != nil)
+        // B takes over all three partitions once A's session expires.
+        let tookOver = waitUntil(timeoutSeconds: 60) {
+            metricValue(httpGet("http://\(metricsB)/metrics")?.body ?? "", "volatility_consumer_assigned_partitions") == 3
+        }
+        #expect(tookOver, "B never took over A's partitions")
+        let restartedA = try ChildProcess(name: "consumerd-a2", arguments: [], environment: Self.environment(cluster.bootstrap))
+        let metricsA = try #require(restartedA.waitForLine(prefix: "METRICS="))
+        #expect(stream.waitForExit(timeoutSeconds: 120) == 0)
+        let rebalanced = waitUntil(timeoutSeconds: 60) {
+            (metricValue(httpGet("http://\(metricsA)/metrics")?.body ?? "", "volatility_consumer_assigned_partitions") ?? 0) >= 1
+        }
+        #expect(rebalanced, "the restarted daemon got no partition back")
+        #expect(Self.waitUntilDrained(metricsA) && Self.waitUntilDrained(metricsB))
+        let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
+        #expect(audit.inputs == 12_000, "the broker dropped input (retention): the audit would be meaningless")
+        print("two daemons, kill and restart one: inputs \(audit.inputs), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
+        #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
+        #expect(restartedA.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+        #expect(b.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+    }
+}
+
+/// A small deterministic random generator (SplitMix64), so a failing fault schedule can be replayed by its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
