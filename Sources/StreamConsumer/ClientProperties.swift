@@ -5,7 +5,9 @@
 public enum ClientProperties {
     /// Consumer: offsets are stored by the engine only after the output's delivery report; auto-commit then
     /// commits what was stored. Partition EOF events let the metrics report "caught up".
-    public static func consumer(_ settings: KafkaSettings, bootstrapServers: String) -> [KafkaProperty] {
+    public static func consumer(
+        _ settings: KafkaSettings, bootstrapServers: String, guarantee: ProcessingGuarantee = .atLeastOnce
+    ) -> [KafkaProperty] {
         var properties = [
             KafkaProperty(name: "bootstrap.servers", value: bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS"),
             KafkaProperty(name: "group.id", value: settings.groupId, source: "KAFKA_GROUP_ID"),
@@ -26,12 +28,23 @@ public enum ClientProperties {
         if let instance = settings.groupInstanceId {
             properties.append(KafkaProperty(name: "group.instance.id", value: instance, source: "KAFKA_GROUP_INSTANCE_ID"))
         }
+        if case .exactlyOnce = guarantee {
+            // Offsets travel inside the producer's transactions; inputs written transactionally are read committed.
+            properties.append(KafkaProperty(name: "enable.auto.commit", value: "false", source: "PROCESSING_GUARANTEE"))
+            properties.append(KafkaProperty(name: "isolation.level", value: "read_committed", source: "PROCESSING_GUARANTEE"))
+        }
         return properties + settings.commonProperties + settings.consumerProperties
     }
 
     /// Producer: idempotent with `acks=all`, so librdkafka's own retries neither lose nor duplicate outputs.
-    public static func producer(_ settings: KafkaSettings, bootstrapServers: String) -> [KafkaProperty] {
-        [
+    public static func producer(
+        _ settings: KafkaSettings, bootstrapServers: String, guarantee: ProcessingGuarantee = .atLeastOnce
+    ) -> [KafkaProperty] {
+        var transactional: [KafkaProperty] = []
+        if case .exactlyOnce(let options) = guarantee {
+            transactional.append(KafkaProperty(name: "transactional.id", value: options.transactionalId, source: "KAFKA_TRANSACTIONAL_ID"))
+        }
+        return [
             KafkaProperty(name: "bootstrap.servers", value: bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS"),
             KafkaProperty(name: "acks", value: "all", source: "consumerd"),
             KafkaProperty(name: "enable.idempotence", value: "true", source: "consumerd"),
@@ -42,6 +55,6 @@ public enum ClientProperties {
                 value: String(settings.statisticsIntervalMs),
                 source: "KAFKA_STATISTICS_INTERVAL_MS"
             ),
-        ] + settings.commonProperties + settings.producerProperties
+        ] + transactional + settings.commonProperties + settings.producerProperties
     }
 }

@@ -29,6 +29,8 @@ public struct StreamProcessorOptions: Sendable {
     public var stateRebuildMaxRecords: Int
     /// Longest time one partition's rebuild may take before processing goes on without the rest of it.
     public var stateRebuildTimeoutSeconds: Double
+    /// At-least-once (offsets stored after delivery) or exactly-once (Kafka transactions).
+    public var guarantee: ProcessingGuarantee
 
     public init(
         topics: StreamTopics = StreamTopics(),
@@ -36,8 +38,10 @@ public struct StreamProcessorOptions: Sendable {
         shutdownFlushTimeoutMs: Int32 = 6000,
         retryBackoffNanos: (initial: UInt64, maximum: UInt64) = (500_000_000, 30_000_000_000),
         stateRebuildMaxRecords: Int = 100_000,
-        stateRebuildTimeoutSeconds: Double = 60
+        stateRebuildTimeoutSeconds: Double = 60,
+        guarantee: ProcessingGuarantee = .atLeastOnce
     ) {
+        self.guarantee = guarantee
         self.topics = topics
         self.maxInflight = maxInflight
         self.shutdownFlushTimeoutMs = shutdownFlushTimeoutMs
@@ -55,13 +59,13 @@ public struct StreamProcessorOptions: Sendable {
 /// dead-letter record) has a successful delivery report and so has every offset consumed before it on the same
 /// partition. Failed deliveries are produced again with back-off while fetching is paused: nothing is dropped.
 public final class StreamProcessor: @unchecked Sendable {
-    private let consumer: OpaquePointer
-    private let producer: OpaquePointer
+    let consumer: OpaquePointer
+    let producer: OpaquePointer
     private let callbacks: CallbackTarget
-    private let handler: any RecordHandler
-    private let observer: any StreamObserver
-    private let logger: Logger
-    private let options: StreamProcessorOptions
+    let handler: any RecordHandler
+    let observer: any StreamObserver
+    let logger: Logger
+    let options: StreamProcessorOptions
     private let outputTopic: OwnedCString
     private let deadLetterTopic: OwnedCString
     private let stopRequested = Atomic<Bool>(false)
@@ -70,23 +74,25 @@ public final class StreamProcessor: @unchecked Sendable {
     private let readerProperties: [KafkaProperty]
 
     // State confined to the thread that calls run().
-    private var progress: [Int32: PartitionProgress] = [:]
+    var progress: [Int32: PartitionProgress] = [:]
     private var atEnd: [Int32: Bool] = [:]
     /// Next offset to handle per assigned partition (last handled + 1).
-    private var position: [Int32: Int64] = [:]
-    private var generation: UInt32 = 0
-    private var inflight = InflightTable()
+    var position: [Int32: Int64] = [:]
+    var generation: UInt32 = 0
+    var inflight = InflightTable()
     private var retries: [PendingRetry] = []
-    private var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []
-    private var backlogHead = 0
+    var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+    var backlogHead = 0
     private var paused = false
     private var caughtUpReported = false
     private var brokerReachable: Bool?
     private var outputBuffer: [UInt8] = []
     private var lastStoreNanos: UInt64 = 0
-    private var fatalError: KafkaError?
+    var fatalError: KafkaError?
     private var subscribed = false
     private var clientsDestroyed = false
+    /// Exactly-once mode: the open transaction, if any.
+    var transaction = TransactionState()
 
     /// Creates the consumer and producer clients (no network traffic yet).
     ///
@@ -115,7 +121,7 @@ public final class StreamProcessor: @unchecked Sendable {
         let opaque = Unmanaged.passUnretained(callbacks).toOpaque()
 
         var producerConf = KafkaConf()
-        for property in ClientProperties.producer(settings, bootstrapServers: bootstrapServers) {
+        for property in ClientProperties.producer(settings, bootstrapServers: bootstrapServers, guarantee: options.guarantee) {
             try producerConf.set(property)
         }
         if let conf = producerConf.handle {
@@ -130,7 +136,7 @@ public final class StreamProcessor: @unchecked Sendable {
 
         var consumerConf = KafkaConf()
         do {
-            for property in ClientProperties.consumer(settings, bootstrapServers: bootstrapServers) {
+            for property in ClientProperties.consumer(settings, bootstrapServers: bootstrapServers, guarantee: options.guarantee) {
                 try consumerConf.set(property)
             }
             if let conf = consumerConf.handle {
@@ -182,6 +188,7 @@ public final class StreamProcessor: @unchecked Sendable {
         guard !clientsDestroyed else {
             throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
         }
+        try initTransactionsIfNeeded()
         try subscribe()
         logger.info("consuming", metadata: [
             "input": "\(options.topics.input)", "output": "\(options.topics.output)",
@@ -213,6 +220,7 @@ public final class StreamProcessor: @unchecked Sendable {
                 }
             }
             storeOffsets(force: false)
+            if isExactlyOnce { commitTransactionIfDue(idle: handled == 0) }
         }
         shutdown()
         if let fatalError { throw fatalError }
@@ -273,6 +281,11 @@ public final class StreamProcessor: @unchecked Sendable {
             return  // a record from a partition that is no longer assigned: its new owner handles it
         }
         let generation = progress[partition]?.generation ?? 0
+        if isExactlyOnce {
+            beginTransactionIfNeeded()
+            transaction.positions[partition] = message.pointee.offset + 1
+            transaction.records += 1
+        }
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestampMs = rd_kafka_message_timestamp(message, &timestampType)
         let timestamp: Double? = timestampMs >= 0 ? Double(timestampMs) / 1000 : nil
@@ -383,7 +396,9 @@ public final class StreamProcessor: @unchecked Sendable {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             let reason = string(fromC: rd_kafka_err2str(error))
             observer.deliveryFailed(kind: record.kind, error: reason)
-            guard error != RD_KAFKA_RESP_ERR__PURGE_QUEUE, error != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT else {
+            guard error != RD_KAFKA_RESP_ERR__PURGE_QUEUE, error != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT, !isExactlyOnce else {
+                // Exactly-once: the transaction holding this output aborts and its inputs are read again.
+                if isExactlyOnce { transaction.failed = true }
                 _ = inflight.remove(slot)
                 return
             }
@@ -472,7 +487,8 @@ public final class StreamProcessor: @unchecked Sendable {
     // MARK: - Offsets
 
     /// Stores the contiguous watermarks that moved; auto-commit sends them to the group coordinator.
-    private func storeOffsets(force: Bool) {
+    func storeOffsets(force: Bool) {
+        guard !isExactlyOnce else { return }
         let now = Clock.monotonicNanos()
         guard force || now &- lastStoreNanos >= 50_000_000 else { return }
         lastStoreNanos = now
@@ -503,6 +519,10 @@ public final class StreamProcessor: @unchecked Sendable {
     }
 
     private func commitNow() {
+        guard !isExactlyOnce else {
+            commitTransaction()
+            return
+        }
         storeOffsets(force: true)
         let error = rd_kafka_commit(consumer, nil, 0)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET {
@@ -543,6 +563,8 @@ public final class StreamProcessor: @unchecked Sendable {
                 // Deliver what is in flight so the new owner starts after it: fewer duplicates.
                 rd_kafka_flush(producer, options.shutdownFlushTimeoutMs)
                 commitNow()
+            } else if isExactlyOnce {
+                abortTransaction(rewind: false)
             }
             if cooperative {
                 rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer, partitions))
@@ -573,7 +595,7 @@ public final class StreamProcessor: @unchecked Sendable {
     /// Replays, for each partition, up to `stateRebuildMaxRecords` records before the point processing resumes
     /// from (the committed offset of a new partition, the current position of a retained one) into the handler,
     /// after it forgot its state — so outputs after a restart or rebalance equal those of an uninterrupted run.
-    private func rebuildState(
+    func rebuildState(
         newPartitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?,
         retained: [Int32]
     ) {
@@ -631,7 +653,7 @@ public final class StreamProcessor: @unchecked Sendable {
         }
     }
 
-    private func dropBacklog(for partitions: Set<Int32>) {
+    func dropBacklog(for partitions: Set<Int32>) {
         guard backlogHead < backlog.count else { return }
         var kept: [UnsafeMutablePointer<rd_kafka_message_t>] = []
         for message in backlog[backlogHead...] {
@@ -660,7 +682,7 @@ public final class StreamProcessor: @unchecked Sendable {
         observer.caughtUp()
     }
 
-    private func setBrokerReachable(_ reachable: Bool) {
+    func setBrokerReachable(_ reachable: Bool) {
         guard brokerReachable != reachable else { return }
         brokerReachable = reachable
         observer.brokerReachability(reachable)

@@ -18,11 +18,13 @@ public struct ReadRecord: Sendable, Equatable {
 public final class TopicReader: @unchecked Sendable {
     private let client: OpaquePointer
     public let topic: String
+    /// Partitions whose end was reached since they were last assigned (an end-of-partition event).
+    private var reachedEnd: Set<Int32> = []
 
     public init(bootstrapServers: String, topic: String, properties: [KafkaProperty] = []) throws {
         var conf = KafkaConf()
         try conf.set("bootstrap.servers", bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS")
-        try conf.set("enable.partition.eof", "false", source: "consumerd")
+        try conf.set("enable.partition.eof", "true", source: "consumerd")
         // librdkafka needs a group for assign(); this one never commits and never subscribes.
         try conf.set("group.id", "consumerd-reader-\(UInt64.random(in: 0...UInt64.max))", source: "consumerd")
         try conf.set("enable.auto.commit", "false", source: "consumerd")
@@ -58,6 +60,7 @@ public final class TopicReader: @unchecked Sendable {
 
     /// Assigns every partition from the beginning.
     public func start() throws(KafkaError) {
+        reachedEnd.removeAll()
         let count = try partitionCount()
         let list = rd_kafka_topic_partition_list_new(Int32(max(count, 1)))
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -93,6 +96,9 @@ public final class TopicReader: @unchecked Sendable {
         while Clock.monotonicNanos() < deadline {
             guard let message = rd_kafka_consumer_poll(client, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF, message.pointee.partition == partition {
+                return count  // nothing more to read (the range ended in transaction markers)
+            }
             guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, message.pointee.partition == partition else { continue }
             let offset = message.pointee.offset
             guard offset < offsets.upperBound else { return count }
@@ -117,7 +123,12 @@ public final class TopicReader: @unchecked Sendable {
         while records.count < maxRecords, let message = rd_kafka_consumer_poll(client, wait) {
             defer { rd_kafka_message_destroy(message) }
             wait = 0
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                reachedEnd.insert(message.pointee.partition)
+                continue
+            }
             guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            reachedEnd.remove(message.pointee.partition)
             records.append(Self.copy(message))
         }
         return records
@@ -147,6 +158,9 @@ public final class TopicReader: @unchecked Sendable {
                     remaining[record.partition] = nil
                 }
             }
+            // With read_committed the last offsets may be transaction markers, never delivered: the end event
+            // says the partition is read as far as it can be.
+            for partition in reachedEnd { remaining[partition] = nil }
         }
         return records
     }

@@ -19,6 +19,7 @@ struct DaemonConfiguration: Sendable {
     var demoTicksPath: String
     var maxInflight: Int
     var stateRebuildMaxRecords: Int
+    var guarantee: ProcessingGuarantee
     var stallInjection: StallInjection?
 
     /// The variables `consumerd --help` documents, in the order it lists them.
@@ -43,6 +44,10 @@ struct DaemonConfiguration: Sendable {
         ("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
         ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
         ("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
+        ("PROCESSING_GUARANTEE", "at_least_once", "at_least_once, or exactly_once (Kafka transactions; read outputs read_committed)"),
+        ("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
+        ("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
+        ("TRANSACTION_MAX_MS", "100", "exactly_once: a transaction is committed after this long"),
         ("DEMO_SPEEDUP", "1", "embedded demo: replay speed of the bundled ticks"),
         ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "embedded demo: NDJSON tick file"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
@@ -85,6 +90,7 @@ struct DaemonConfiguration: Sendable {
             demoTicksPath: reader.string("DEMO_TICKS_PATH") ?? "config/demo/coinbase-btc-usd-ticker.ndjson",
             maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000),
             stateRebuildMaxRecords: try reader.integer("STATE_REBUILD_MAX_RECORDS", default: 100_000, in: 0...100_000_000),
+            guarantee: try Self.guarantee(reader, kafka: kafka),
             stallInjection: try reader.string("CONSUMERD_FAULT_STALL_MARKER").map { marker throws(ConfigurationError) in
                 StallInjection(
                     marker: Array(marker.utf8),
@@ -92,6 +98,27 @@ struct DaemonConfiguration: Sendable {
                 )
             }
         )
+    }
+
+    /// `PROCESSING_GUARANTEE=at_least_once|exactly_once` and the transaction settings of the latter.
+    static func guarantee(_ reader: EnvironmentReader, kafka: KafkaSettings) throws(ConfigurationError) -> ProcessingGuarantee {
+        let text = reader.string("PROCESSING_GUARANTEE")?.lowercased().replacingOccurrences(of: "-", with: "_") ?? "at_least_once"
+        switch text {
+        case "at_least_once":
+            return .atLeastOnce
+        case "exactly_once":
+            let instance = kafka.groupInstanceId ?? ProcessInfo.processInfo.hostName
+            return .exactlyOnce(ExactlyOnceOptions(
+                transactionalId: reader.string("KAFKA_TRANSACTIONAL_ID") ?? "consumerd-\(kafka.groupId)-\(instance)",
+                maxRecordsPerTransaction: try reader.integer("TRANSACTION_MAX_RECORDS", default: 5000, in: 1...1_000_000),
+                maxTransactionMillis: try reader.integer("TRANSACTION_MAX_MS", default: 100, in: 1...600_000)
+            ))
+        default:
+            throw ConfigurationError(
+                variable: "PROCESSING_GUARANTEE",
+                reason: "'\(text)' is not valid: use at_least_once or exactly_once"
+            )
+        }
     }
 
     /// The producer's `message.max.bytes` as configured (librdkafka's default is 1,000,000).

@@ -35,7 +35,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(help: "Stop after this many records.")
     var count: Int?
 
-    @Option(help: "Send each pass over the file under its own product id (<id>-<pass % N>); use with --loop.")
+    @Option(help: "Spread records round-robin over N product ids (<id>-<k>), e.g. to fill many partitions.")
     var products: Int?
 
     @Option(help: "Broker list (default: KAFKA_BOOTSTRAP_SERVERS).")

@@ -101,7 +101,8 @@ struct RunCommand: AsyncParsableCommand {
                 bootstrapServers: bootstrapServers,
                 options: StreamProcessorOptions(
                     topics: configuration.topics, maxInflight: configuration.maxInflight,
-                    stateRebuildMaxRecords: configuration.stateRebuildMaxRecords
+                    stateRebuildMaxRecords: configuration.stateRebuildMaxRecords,
+                    guarantee: configuration.guarantee
                 ),
                 handler: handler,
                 observer: MetricsObserver(metrics: metrics, health: health, logger: logger),
@@ -139,6 +140,7 @@ struct RunCommand: AsyncParsableCommand {
             "topics": "\(configuration.topics.input) -> \(configuration.topics.output), dlq \(configuration.topics.deadLetter)",
             "model_variant": "\(configuration.modelVariant.rawValue)",
             "max_record_bytes": "\(configuration.maxRecordBytes)",
+            "processing_guarantee": "\(configuration.guarantee == .atLeastOnce ? "at_least_once" : "exactly_once")",
             "kafka_overrides": "\(overrides)",
         ])
     }

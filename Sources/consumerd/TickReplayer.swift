@@ -22,8 +22,8 @@ struct TickReplayer: Sendable {
     var keepTimestamps: Bool
     /// Stop after this many records (nil: the whole file, or forever when looping).
     var limit: Int?
-    /// When set, each pass over the file is sent under its own product id, `<id>-<pass % products>`, so a long
-    /// replay spreads over many keys (and partitions) while each product keeps the recording's tick sequence.
+    /// When set, records are spread round-robin over this many product ids (`<id>-<n>`), so a replay covers many
+    /// keys (and partitions); each product still sees real ticks in recorded order (every n-th one).
     var products: Int? = nil
 
     /// Runs until the file is done (or `limit` is reached, or the task is cancelled); returns records sent.
@@ -34,7 +34,6 @@ struct TickReplayer: Sendable {
         default: offsets = []
         }
         var sent = 0
-        var pass = 0
         var loopStart = Clock.monotonicNanos()
         repeat {
             for (index, line) in file.lines.enumerated() {
@@ -52,7 +51,7 @@ struct TickReplayer: Sendable {
                         try await Task.sleep(nanoseconds: dueNanos - now)
                     }
                 }
-                let productId = products.map { "\(line.productId ?? "product")-\(pass % $0)" }
+                let productId = products.map { "\(line.productId ?? "product")-\(sent % $0)" }
                 let bytes = file.bytes(of: line, eventTime: keepTimestamps ? nil : Clock.wallSeconds(), productId: productId)
                 try producer.send(topic: topic, key: productId ?? line.productId, value: bytes)
                 sent += 1
@@ -61,7 +60,6 @@ struct TickReplayer: Sendable {
             if loop {
                 logger.debug("tick file replayed; starting over", metadata: ["sent": "\(sent)"])
             }
-            pass += 1
             loopStart = Clock.monotonicNanos()
         } while loop
         return sent

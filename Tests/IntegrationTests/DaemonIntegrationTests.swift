@@ -149,7 +149,9 @@ import Testing
         let audit = try ChildProcess(name: "audit", arguments: ["audit", "--json", "--bootstrap-servers", bootstrap], environment: environment)
         let status = audit.waitForExit(timeoutSeconds: 180)
         let text = audit.stdout.joined(separator: "\n")
-        let summary = try JSONDecoder().decode(AuditSummary.self, from: Data(text.utf8))
+        guard let summary = try? JSONDecoder().decode(AuditSummary.self, from: Data(text.utf8)) else {
+            throw TestFailure("audit printed no report (status \(String(describing: status))): \(audit.stderr.suffix(1500))")
+        }
         #expect(status == (summary.passed ? 0 : 1), "audit exit status \(String(describing: status)) disagrees with its report")
         return summary
     }

@@ -1,0 +1,88 @@
+# Shared helpers for scripts/bench/*.sh (sourced, not run).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BENCH="$ROOT/scripts/bench"
+# Separate build folders so a benchmark never locks (or is locked by) a developer's `.build`.
+SCRATCH="${SCRATCH:-$ROOT/.build-bench}"
+BENCH_SCRATCH="${BENCH_SCRATCH:-$ROOT/Benchmarks/.build}"
+CONSUMERD="$SCRATCH/release/consumerd"
+PASSTHROUGH="$BENCH_SCRATCH/release/Passthrough"
+PROBE="$BENCH_SCRATCH/release/LatencyProbe"
+RESULTS="${RESULTS:-$BENCH/results}"
+WORK="${WORK:-$BENCH/work}"
+VENV="${VENV:-$BENCH/.venv}"
+MODEL="$ROOT/config/models/xgb-volatility-5feat.json"
+TICKS="$ROOT/config/demo/coinbase-btc-usd-ticker.ndjson"
+mkdir -p "$RESULTS" "$WORK"
+
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+build() {
+    if [ "${SKIP_BUILD:-0}" != 1 ]; then
+        log "building consumerd (release, $SCRATCH) and the bench tools ($BENCH_SCRATCH)"
+        (cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH" --product consumerd >&2)
+        (cd "$ROOT/Benchmarks" && swift build -c release --scratch-path "$BENCH_SCRATCH" --product Passthrough >&2)
+        (cd "$ROOT/Benchmarks" && swift build -c release --scratch-path "$BENCH_SCRATCH" --product LatencyProbe >&2)
+    fi
+}
+
+# start_cluster PARTITIONS TOPIC... : starts `consumerd mock-cluster`, sets BOOTSTRAP and CLUSTER_PID.
+start_cluster() {
+    local partitions="$1"; shift
+    local args=() t
+    for t in "$@"; do args+=(--topic "$t"); done
+    local out="$WORK/cluster.out"
+    : > "$out"
+    "$CONSUMERD" mock-cluster --partitions "$partitions" "${args[@]}" < /dev/null > "$out" 2> "$WORK/cluster.err" &
+    CLUSTER_PID=$!
+    PIDS+=("$CLUSTER_PID")
+    local i
+    for i in $(seq 1 100); do
+        BOOTSTRAP="$(sed -n 's/^BOOTSTRAP=//p' "$out" | head -n1)"
+        [ -n "$BOOTSTRAP" ] && break
+        sleep 0.1
+    done
+    [ -n "$BOOTSTRAP" ] || { log "mock cluster did not start"; cat "$WORK/cluster.err" >&2; exit 1; }
+    log "mock cluster $BOOTSTRAP ($partitions partitions: $*)"
+}
+
+stop_pid() {
+    local pid="$1"
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# metric BODY NAME : sum of all samples of NAME (any labels) in a Prometheus text body.
+metric_sum() {
+    awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.0f\n", s }' <<< "$1"
+}
+
+# proc_cpu PID : user+system CPU seconds of a process; proc_rss_kib PID : peak RSS (VmHWM) in KiB.
+proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+proc_hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+ensure_venv() {
+    if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import confluent_kafka, xgboost, sklearn' 2>/dev/null; then
+        log "creating the Python venv $VENV (confluent-kafka, xgboost, scikit-learn from PyPI)"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q confluent-kafka==2.16.1 xgboost-cpu==3.2.0 scikit-learn >&2 \
+            || "$VENV/bin/pip" install -q confluent-kafka xgboost scikit-learn >&2
+    fi
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# End-to-end throughput, side by side on ONE standalone mock cluster (issue 7, §2):
+#   A  Passthrough (Benchmarks/Sources/Passthrough): consumerd's StreamProcessor, handler copies bytes; the ceiling
+#   B  consumerd, full pipeline, at-least-once (fresh group id, KAFKA_AUTO_OFFSET_RESET=earliest)
+#   D  the Python original's consumer path (scripts/bench/python_consumer.py in a venv)
+# Each measures records/s from its first poll that returned a record to its last delivery report.
+#
+# Environment: RECORDS (default 300000), PARTITIONS (64), REPEATS (3, for A and B), PY_RECORDS (20000: D is
+# slow, so it processes the first PY_RECORDS of the same backlog), SKIP_BUILD=1, SKIP_PYTHON=1.
+# Output: a table on stdout; raw runs in scripts/bench/results/throughput-<time>.txt.
+source "$(dirname "$0")/lib.sh"
+
+RECORDS="${RECORDS:-300000}"
+PARTITIONS="${PARTITIONS:-64}"
+REPEATS="${REPEATS:-3}"
+PY_RECORDS="${PY_RECORDS:-20000}"
+STAMP="$(date +%Y%m%d-%H%M%S)"
+RAW="$RESULTS/throughput-$STAMP.txt"
+
+build
+[ "${SKIP_PYTHON:-0}" = 1 ] || ensure_venv
+
+{
+    echo "# throughput $STAMP records=$RECORDS partitions=$PARTITIONS repeats=$REPEATS py_records=$PY_RECORDS"
+    echo "# host: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "# git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+} > "$RAW"
+
+PRELOAD="$WORK/preload-$RECORDS.ndjson"
+[ -s "$PRELOAD" ] || python3 "$BENCH/make_preload.py" "$TICKS" "$RECORDS" "$PRELOAD" >> "$RAW"
+
+# Outputs of every run go to one topic per kind (64 partitions, so the mock's ~5 MiB/partition retention keeps
+# memory bounded; nobody reads them back).
+start_cluster "$PARTITIONS" ticks.features bench.a bench.b bench.b.dlq bench.d
+log "preloading $RECORDS records (load $(load))"
+"$CONSUMERD" replay "$PRELOAD" --keep-timestamps --bootstrap-servers "$BOOTSTRAP" --topic ticks.features \
+    2> "$WORK/replay.err" | tee -a "$RAW" >&2
+
+run_a() {
+    local i="$1" line
+    line="$("$PASSTHROUGH" --bootstrap-servers "$BOOTSTRAP" --expect "$RECORDS" --output bench.a \
+        --group "bench-a-$STAMP-$i" 2> "$WORK/a-$i.err")"
+    echo "A run=$i load=$(load) $line" >> "$RAW"
+    sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<< "$line"
+}
+
+# B: consumerd with a fresh group; its /metrics is sampled every 20 ms: the first sample with
+# messages_processed_total > 0 marks the first poll, the first with predictions_made + dlq + skipped >= RECORDS
+# the last delivery (predictions_made_total and dlq_records_total count delivery reports).
+run_b() {
+    local i="$1" out="$WORK/b-$i.out" pid metrics t0="" t1="" body done_count processed cpu0="" cpu1 hwm
+    METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" KAFKA_GROUP_ID="bench-b-$STAMP-$i" \
+        KAFKA_AUTO_OFFSET_RESET=earliest OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=warning \
+        MODEL_PATH="$MODEL" "$CONSUMERD" > "$out" 2> "$WORK/b-$i.err" &
+    pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 1 200); do
+        metrics="$(sed -n 's/^METRICS=//p' "$out" | head -n1)"
+        [ -n "$metrics" ] && break
+        sleep 0.05
+    done
+    while :; do
+        body="$(curl -s "http://$metrics/metrics" || true)"
+        processed="$(metric_sum "$body" volatility_consumer_messages_processed_total)"
+        if [ -z "$t0" ] && [ "${processed:-0}" -gt 0 ]; then
+            t0="$(date +%s.%N)"; cpu0="$(proc_cpu "$pid")"
+        fi
+        done_count=$(( $(metric_sum "$body" volatility_consumer_predictions_made_total) \
+            + $(metric_sum "$body" volatility_consumer_dlq_records_total) \
+            + $(metric_sum "$body" volatility_consumer_records_skipped_total) ))
+        if [ "$done_count" -ge "$RECORDS" ]; then t1="$(date +%s.%N)"; break; fi
+        kill -0 "$pid" 2>/dev/null || { log "consumerd exited early"; cat "$WORK/b-$i.err" >&2; return 1; }
+        sleep 0.02
+    done
+    cpu1="$(proc_cpu "$pid")"; hwm="$(proc_hwm_kib "$pid")"
+    local seconds rate cpu_per_m
+    seconds="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
+    rate="$(awk -v n="$RECORDS" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
+    cpu_per_m="$(awk -v a="$cpu0" -v b="$cpu1" -v n="$RECORDS" 'BEGIN { printf "%.2f", (b - a) / n * 1e6 }')"
+    echo "B run=$i load=$(load) records=$RECORDS seconds=$seconds rate=$rate cpu_seconds=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b-a}') cpu_s_per_M=$cpu_per_m max_rss_kib=$hwm predictions=$(metric_sum "$body" volatility_consumer_predictions_made_total) dlq=$(metric_sum "$body" volatility_consumer_dlq_records_total) skipped=$(metric_sum "$body" volatility_consumer_records_skipped_total)" >> "$RAW"
+    stop_pid "$pid"
+    echo "$rate"
+}
+
+run_d() {
+    local line
+    # OMP_NUM_THREADS=1: with the default (all cores) a 1-row predict_proba took ~14 ms here instead of ~1 ms
+    # (OpenMP threads spinning against the broker and consumer on 2 cores): the kinder setting for Python.
+    line="$(OMP_NUM_THREADS=1 "$VENV/bin/python" "$BENCH/python_consumer.py" "$BOOTSTRAP" "$MODEL" "$PY_RECORDS" ticks.features bench.d \
+        2> "$WORK/d.err")"
+    echo "D run=1 load=$(load) $line" >> "$RAW"
+    sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<< "$line"
+}
+
+A=(); B=()
+for i in $(seq 1 "$REPEATS"); do
+    log "A run $i (load $(load))"; A+=("$(run_a "$i")")
+    log "B run $i (load $(load))"; B+=("$(run_b "$i")")
+done
+D=""
+if [ "${SKIP_PYTHON:-0}" != 1 ]; then
+    log "D (Python, $PY_RECORDS records; load $(load))"; D="$(run_d)"
+fi
+
+a_med="$(printf '%s\n' "${A[@]}" | median)"
+b_med="$(printf '%s\n' "${B[@]}" | median)"
+{
+    echo
+    echo "| run | records/s (median of $REPEATS) | all runs | ratio |"
+    echo "|---|---:|---|---|"
+    echo "| A passthrough (StreamProcessor, copy) | $a_med | ${A[*]} | ceiling |"
+    echo "| B consumerd, at-least-once | $b_med | ${B[*]} | B/A = $(awk -v b="$b_med" -v a="$a_med" 'BEGIN { printf "%.2f", b / a }') |"
+    if [ -n "$D" ]; then
+        echo "| D Python original style | $D | $D | B/D = $(awk -v b="$b_med" -v d="$D" 'BEGIN { printf "%.1f", b / d }') |"
+    fi
+    echo
+    echo "load after: $(load)"
+} | tee -a "$RAW"
+log "raw runs: $RAW"
