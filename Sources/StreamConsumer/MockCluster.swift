@@ -53,6 +53,11 @@ public final class MockCluster: @unchecked Sendable {
         try check(rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker), "move leader of \(topic) [\(partition)]")
     }
 
+    /// Makes `broker` the coordinator of a consumer group (`kind` "group") or transactional id (`kind` "transaction").
+    public func setCoordinator(kind: String, key: String, broker: Int32) throws(KafkaError) {
+        try check(rd_kafka_mock_coordinator_set(cluster, kind, key, broker), "set the \(kind) coordinator of \(key)")
+    }
+
     /// Makes the next `count` requests with the given API key (Produce 0, Fetch 1, OffsetCommit 8, JoinGroup 11, …)
     /// fail with `errorCode`.
     public func pushRequestErrors(apiKey: Int16, errorCode: Int32, count: Int) {

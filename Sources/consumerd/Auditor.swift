@@ -38,6 +38,9 @@ struct Auditor {
             deadLettered[Key(partition: partition, offset: offset), default: []].append(record.headers["error_type"] ?? "")
         }
 
+        var firstOffsets: [Int32: Int64] = [:]
+        for input in inputs { firstOffsets[input.partition] = min(firstOffsets[input.partition] ?? .max, input.offset) }
+        report.truncatedPartitions = firstOffsets.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) from \($0.value)" }
         var pipeline = RecordPipeline(model: model, maxRecordBytes: maxRecordBytes)
         let now = Date().timeIntervalSince1970
         var seen = Set<Key>()

@@ -14,6 +14,7 @@ struct MockClusterCommand: ParsableCommand {
               leader TOPIC PARTITION ID    move a partition's leader
               error APIKEY ERRCODE [COUNT] fail the next COUNT (default 1) requests of an API (Produce 0, Fetch 1, …)
               topic NAME PARTITIONS        create a topic
+              coordinator group|transaction KEY ID   make broker ID the coordinator of KEY
             The cluster runs until the process is terminated (or standard input closes, with --exit-on-eof).
             """
     )
@@ -65,6 +66,8 @@ enum MockClusterControl {
                 guard let apiKey = Int16(arguments[0]) else { return "error: APIKEY must be a number" }
                 let count = arguments.count == 3 ? Int(arguments[2]) ?? 1 : 1
                 cluster.pushRequestErrors(apiKey: apiKey, errorCode: try int32(arguments[1]), count: count)
+            case ("coordinator", 3):
+                try cluster.setCoordinator(kind: arguments[0], key: arguments[1], broker: try int32(arguments[2]))
             case ("topic", 2):
                 guard let partitions = Int(arguments[1]), partitions > 0 else { return "error: PARTITIONS must be positive" }
                 try cluster.createTopic(arguments[0], partitions: partitions)

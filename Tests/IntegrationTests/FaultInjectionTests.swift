@@ -51,18 +51,19 @@ import Testing
     @Test func killNineAtRandomPointsLosesNothing() throws {
         let cycles = Int(ProcessInfo.processInfo.environment["FAULT_KILL_CYCLES"] ?? "") ?? 20
         var generator = SeededGenerator(seed: UInt64(ProcessInfo.processInfo.environment["FAULT_SEED"] ?? "") ?? 20_261_123)
-        let cluster = try MockClusterProcess(partitions: 32)
+        // 160k records of ~600 bytes over 64 partitions stay well inside the mock's ~5 MiB per partition.
+        let cluster = try MockClusterProcess(partitions: 64)
         var produced = 0
         for cycle in 1...cycles {
             let daemon = try ChildProcess(name: "consumerd-\(cycle)", arguments: [], environment: Self.environment(cluster.bootstrap))
             let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
             #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 }, "cycle \(cycle): never ready")
-            let burst = try Self.burst(cluster.bootstrap, count: 10_000)
-            // Kill somewhere inside the 2 s burst.
-            usleep(UInt32.random(in: 200_000...1_800_000, using: &generator))
+            let burst = try Self.burst(cluster.bootstrap, count: 8000, products: 256)
+            // Kill somewhere inside the 1.6 s burst.
+            usleep(UInt32.random(in: 200_000...1_500_000, using: &generator))
             #expect(daemon.stop(signal: SIGKILL) != nil)
             #expect(burst.waitForExit(timeoutSeconds: 60) == 0, "replay failed: \(burst.stderr.suffix(500))")
-            produced += 10_000
+            produced += 8000
         }
         let last = try ChildProcess(name: "consumerd-final", arguments: [], environment: Self.environment(cluster.bootstrap))
         let metrics = try #require(last.waitForLine(prefix: "METRICS="))
@@ -104,6 +105,47 @@ import Testing
         #expect(daemon.process.isRunning, "the daemon died under faults")
         let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
         print("broker faults: inputs \(audit.inputs), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
+        #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
+        #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
+    }
+
+    @Test func outputBrokerDownPausesFetchingThenDrains() throws {
+        let cluster = try MockClusterProcess(partitions: 4, brokers: 3)
+        // Inputs and the group live on broker 1, outputs on broker 2: taking broker 2 down blocks only the outputs.
+        #expect(cluster.command("coordinator group volatility-consumer 1") == "ok")
+        for partition in 0..<4 {
+            #expect(cluster.command("leader ticks.features \(partition) 1") == "ok")
+            #expect(cluster.command("leader ticks.predictions \(partition) 2") == "ok")
+            #expect(cluster.command("leader ticks.features.dlq \(partition) 1") == "ok")
+        }
+        let maxInflight = 2000
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: Self.environment(cluster.bootstrap, extra: [
+            "MAX_INFLIGHT": String(maxInflight),
+            "KAFKA_PRODUCER_CONF_MESSAGE_TIMEOUT_MS": "4000",
+            "LOG_LEVEL": "info",
+        ]))
+        let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
+        #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 })
+        let stream = try Self.burst(cluster.bootstrap, count: 20_000, products: 32)
+        #expect(waitUntil(timeoutSeconds: 30) {
+            (metricValue(httpGet("http://\(metrics)/metrics")?.body ?? "", "volatility_consumer_predictions_made_total") ?? 0) >= 1000
+        })
+        #expect(cluster.command("down 2") == "ok")
+        var peakInflight = 0.0
+        let outageEnd = Date().addingTimeInterval(10)
+        while Date() < outageEnd {
+            let text = httpGet("http://\(metrics)/metrics")?.body ?? ""
+            peakInflight = max(peakInflight, metricValue(text, "volatility_consumer_inflight_records") ?? 0)
+            usleep(100_000)
+        }
+        #expect(cluster.command("up 2") == "ok")
+        #expect(stream.waitForExit(timeoutSeconds: 120) == 0)
+        #expect(Self.waitUntilDrained(metrics), "never drained after the outage: \(daemon.stderr.suffix(2000))")
+        #expect(daemon.stderr.contains("fetching paused"), "no back-pressure while outputs could not be delivered")
+        // Bounded: at most one batch (512) past the cap, never the whole backlog.
+        #expect(peakInflight <= Double(maxInflight + 512), "in-flight outputs grew to \(peakInflight)")
+        let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
+        print("outputs unavailable 10 s: inputs \(audit.inputs), outputs \(audit.outputs), peak in-flight \(Int(peakInflight)) (cap \(maxInflight)), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
         #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
         #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
     }
