@@ -73,7 +73,7 @@ public enum MetricCatalog {
     )
     public static let stageSeconds = Family(
         name: "volatility_consumer_stage_seconds",
-        help: "Per-record time spent in each pipeline stage (decode, features, predict, encode, produce_ack), in seconds."
+        help: "Time spent in each pipeline stage, in seconds: decode, features, predict and encode sampled on every 16th record; produce_ack on every output."
     )
     public static let endToEndSeconds = Family(
         name: "volatility_consumer_end_to_end_seconds",

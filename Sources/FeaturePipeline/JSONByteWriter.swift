@@ -1,27 +1,32 @@
-/// Appends JSON tokens to a byte array. Used by ``PredictionEncoder`` on the hot path.
+/// The JSON token writing shared by ``JSONByteWriter`` (appends to a byte array) and ``JSONPointerWriter``
+/// (writes into memory the caller sized in advance). Used by ``PredictionEncoder`` on the hot path.
 ///
 /// Doubles are written in Swift's shortest round-trip form (`Double.description` digits, e.g. `103472.28`,
 /// `1e-05`, `1.0`), which is always a valid JSON number for finite values; non-finite values become `null`.
 /// Writing goes through `TextOutputStream._writeASCII`, so no intermediate `String` is created.
-struct JSONByteWriter: TextOutputStream {
-    var bytes: [UInt8] = []
+protocol JSONWriting: TextOutputStream {
+    mutating func appendByte(_ byte: UInt8)
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer)
+}
 
+extension JSONWriting {
     mutating func write(_ string: String) {
-        self.bytes.append(contentsOf: string.utf8)
+        var string = string
+        string.withUTF8 { self.appendBytes(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
-        self.bytes.append(contentsOf: buffer)
+        self.appendBytes(UnsafeRawBufferPointer(buffer))
     }
 
     @inline(__always)
     mutating func append(_ literal: StaticString) {
-        self.bytes.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        self.appendBytes(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     @inline(__always)
     mutating func append(_ bytes: [UInt8]) {
-        self.bytes.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { self.appendBytes($0) }
     }
 
     mutating func appendNumber(_ value: Double) {
@@ -34,7 +39,7 @@ struct JSONByteWriter: TextOutputStream {
 
     mutating func appendInteger<I: BinaryInteger>(_ value: I) {
         if value < 0 {
-            self.bytes.append(UInt8(ascii: "-"))
+            self.appendByte(UInt8(ascii: "-"))
         }
         var magnitude = UInt64(value.magnitude)
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, enough for 20 digits
@@ -45,13 +50,13 @@ struct JSONByteWriter: TextOutputStream {
                 scratch[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            self.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[i...]))
+            self.appendBytes(UnsafeRawBufferPointer(rebasing: scratch[i...]))
         }
     }
 
     /// Appends a quoted, escaped JSON string.
     mutating func appendString(_ string: String) {
-        self.bytes.append(UInt8(ascii: "\""))
+        self.appendByte(UInt8(ascii: "\""))
         var utf8 = string.utf8
         if let done: Void = utf8.withContiguousStorageIfAvailable({ self.appendEscaped($0) }) {
             _ = done
@@ -59,11 +64,25 @@ struct JSONByteWriter: TextOutputStream {
             utf8 = string.utf8
             for byte in utf8 { self.appendEscaped(byte) }
         }
-        self.bytes.append(UInt8(ascii: "\""))
+        self.appendByte(UInt8(ascii: "\""))
     }
 
     private mutating func appendEscaped(_ buffer: UnsafeBufferPointer<UInt8>) {
-        for byte in buffer { self.appendEscaped(byte) }
+        // Runs of bytes that need no escaping are copied in one piece.
+        var runStart = 0
+        for i in 0..<buffer.count where Self.needsEscape(buffer[i]) {
+            if i > runStart { self.appendBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[runStart..<i]))) }
+            self.appendEscaped(buffer[i])
+            runStart = i + 1
+        }
+        if buffer.count > runStart {
+            self.appendBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[runStart..<buffer.count])))
+        }
+    }
+
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 
     @inline(__always)
@@ -79,10 +98,57 @@ struct JSONByteWriter: TextOutputStream {
         case 0..<0x20:
             let hex: StaticString = "0123456789abcdef"
             self.append("\\u00")
-            self.bytes.append(hex.utf8Start[Int(byte >> 4)])
-            self.bytes.append(hex.utf8Start[Int(byte & 0x0F)])
+            self.appendByte(hex.utf8Start[Int(byte >> 4)])
+            self.appendByte(hex.utf8Start[Int(byte & 0x0F)])
         default:
-            self.bytes.append(byte)
+            self.appendByte(byte)
         }
+    }
+}
+
+/// Appends JSON tokens to a growing byte array (any output size).
+struct JSONByteWriter: JSONWriting {
+    var bytes: [UInt8] = []
+
+    @inline(__always)
+    mutating func appendByte(_ byte: UInt8) {
+        self.bytes.append(byte)
+    }
+
+    @inline(__always)
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes.append(contentsOf: bytes)
+    }
+}
+
+/// Writes JSON tokens into memory the caller has sized for the whole output: no capacity or uniqueness checks
+/// per token (the caller computes an upper bound first; see ``PredictionEncoder``).
+struct JSONPointerWriter: JSONWriting {
+    private let start: UnsafeMutablePointer<UInt8>
+    private var cursor: UnsafeMutablePointer<UInt8>
+    private let end: UnsafeMutablePointer<UInt8>
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.start = buffer.baseAddress!
+        self.cursor = self.start
+        self.end = self.start + buffer.count
+    }
+
+    /// Bytes written so far.
+    var count: Int { self.cursor - self.start }
+
+    @inline(__always)
+    mutating func appendByte(_ byte: UInt8) {
+        precondition(self.cursor < self.end, "JSONPointerWriter: output bound exceeded")
+        self.cursor.pointee = byte
+        self.cursor += 1
+    }
+
+    @inline(__always)
+    mutating func appendBytes(_ bytes: UnsafeRawBufferPointer) {
+        precondition(self.end - self.cursor >= bytes.count, "JSONPointerWriter: output bound exceeded")
+        guard let source = bytes.baseAddress else { return }
+        UnsafeMutableRawPointer(self.cursor).copyMemory(from: source, byteCount: bytes.count)
+        self.cursor += bytes.count
     }
 }

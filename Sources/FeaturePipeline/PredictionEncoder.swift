@@ -32,11 +32,33 @@ public struct PredictionEncoder: Sendable {
     ///   - processingTime: wall-clock epoch seconds written as `timestamp`.
     ///   - source: the input record's topic/partition/offset, written as `source`.
     public func encode(_ prediction: Prediction, processingTime: Double, source: RecordSource, into buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        // Upper bound of the output: literals, 11 numbers (≤ 24 characters each in shortest form, e.g. `-2.2250738585072014e-308`), 3 integers
+        // (≤ 20 digits and a sign), and two strings that escaping can grow to 6× (`\u00XX`) plus quotes.
+        let bound = Self.literalBytes + self.modelSegment.count + 11 * 25 + 3 * 21
+            + 6 * (prediction.productId.utf8.count + source.topic.utf8.count) + 4
+        if bound <= Self.stackLimit {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { scratch in
+                var writer = JSONPointerWriter(scratch)
+                self.write(prediction, processingTime: processingTime, source: source, to: &writer)
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<writer.count]))
+            }
+            return
+        }
         var writer = JSONByteWriter()
         swap(&writer.bytes, &buffer)
         defer { swap(&writer.bytes, &buffer) }
-        writer.bytes.removeAll(keepingCapacity: true)
+        self.write(prediction, processingTime: processingTime, source: source, to: &writer)
+    }
 
+    /// Bytes of the fixed keys and punctuation written by ``write(_:processingTime:source:to:)`` (generous).
+    private static let literalBytes = 256
+    /// Outputs whose bound is at most this are written on the stack and copied into the buffer once (Swift
+    /// places temporary allocations of up to 1 KiB on the stack; larger ones would be a heap allocation).
+    private static let stackLimit = 1024
+
+    @inline(__always)
+    private func write<W: JSONWriting>(_ prediction: Prediction, processingTime: Double, source: RecordSource, to writer: inout W) {
         writer.append("{\"product_id\":")
         writer.appendString(prediction.productId)
         writer.append(",\"event_time\":")

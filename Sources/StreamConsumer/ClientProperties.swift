@@ -17,7 +17,7 @@ public enum ClientProperties {
             KafkaProperty(name: "auto.commit.interval.ms", value: "1000", source: "consumerd"),
             KafkaProperty(name: "enable.partition.eof", value: "true", source: "consumerd"),
             KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
-            KafkaProperty(name: "fetch.wait.max.ms", value: "50", source: "consumerd"),
+            KafkaProperty(name: "fetch.wait.max.ms", value: settings.performanceProfile.fetchWaitMaxMs, source: "PERFORMANCE_PROFILE"),
             KafkaProperty(name: "queued.min.messages", value: "100000", source: "consumerd"),
             KafkaProperty(
                 name: "statistics.interval.ms",
@@ -48,7 +48,7 @@ public enum ClientProperties {
             KafkaProperty(name: "bootstrap.servers", value: bootstrapServers, source: "KAFKA_BOOTSTRAP_SERVERS"),
             KafkaProperty(name: "acks", value: "all", source: "consumerd"),
             KafkaProperty(name: "enable.idempotence", value: "true", source: "consumerd"),
-            KafkaProperty(name: "linger.ms", value: "5", source: "consumerd"),
+            KafkaProperty(name: "linger.ms", value: settings.performanceProfile.lingerMs, source: "PERFORMANCE_PROFILE"),
             KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
             KafkaProperty(
                 name: "statistics.interval.ms",

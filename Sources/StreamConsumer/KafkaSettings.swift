@@ -40,6 +40,8 @@ public struct KafkaSettings: Sendable, Equatable {
     public var autoOffsetReset: String
     /// How often librdkafka emits statistics (lag in records, queue depth).
     public var statisticsIntervalMs: Int
+    /// `throughput` (default: linger 5 ms, fetch wait 50 ms) or `latency` (linger 1 ms, fetch wait 5 ms).
+    public var performanceProfile: PerformanceProfile = .throughput
     public var commonProperties: [KafkaProperty]
     public var consumerProperties: [KafkaProperty]
     public var producerProperties: [KafkaProperty]
@@ -93,6 +95,12 @@ public struct KafkaSettings: Sendable, Equatable {
             }
             settings.statisticsIntervalMs = parsed
         }
+        if let profile = value("PERFORMANCE_PROFILE") {
+            guard let parsed = PerformanceProfile(rawValue: profile.lowercased()) else {
+                throw ConfigurationError(variable: "PERFORMANCE_PROFILE", reason: "'\(profile)' is not valid: use throughput or latency")
+            }
+            settings.performanceProfile = parsed
+        }
         for (variable, raw) in environment.sorted(by: { $0.key < $1.key }) {
             for (prefix, target) in [
                 ("KAFKA_CONF_", \KafkaSettings.commonProperties),
@@ -119,4 +127,15 @@ public struct KafkaSettings: Sendable, Equatable {
             .replacingOccurrences(of: placeholder, with: "_")
             .lowercased()
     }
+}
+
+/// Batching trade-off of both clients: the operator's `KAFKA_*CONF_*` overrides still win.
+public enum PerformanceProfile: String, Sendable, Equatable {
+    /// Larger batches: linger 5 ms, fetch wait 50 ms.
+    case throughput
+    /// Smaller batches, lower end-to-end latency: linger 1 ms, fetch wait 5 ms.
+    case latency
+
+    var lingerMs: String { self == .latency ? "1" : "5" }
+    var fetchWaitMaxMs: String { self == .latency ? "5" : "50" }
 }

@@ -43,6 +43,7 @@ struct DaemonConfiguration: Sendable {
         ("KAFKA_PRODUCER_CONF_<NAME>", "-", "librdkafka property for the producer only"),
         ("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
         ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
+        ("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (1 ms, 5 ms)"),
         ("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
         ("PROCESSING_GUARANTEE", "at_least_once", "at_least_once, or exactly_once (Kafka transactions; read outputs read_committed)"),
         ("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),

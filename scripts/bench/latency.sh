@@ -8,8 +8,10 @@
 #
 # Profiles (until consumerd has PERFORMANCE_PROFILE, emulated with the KAFKA_*_CONF_* overrides it reads):
 #   throughput  consumerd's defaults (producer linger.ms=5, consumer fetch.wait.max.ms=50)
-#   latency     producer linger.ms=0, consumer fetch.wait.max.ms=5
-# The replay producer runs with linger.ms=0 in both, so the figures are consumerd's own.
+#   latency     producer linger.ms=1, consumer fetch.wait.max.ms=5 (LATENCY_ENV overrides)
+# The replay producer runs with linger.ms=0 in both, so the figures are consumerd's own. The source is the
+# throughput backlog file (the bundled ticks under many product ids, 16 partitions): one product on one partition
+# would overflow the mock's ~5 MiB partition retention at 50k/s and lose records.
 #
 # Environment: RATES ("1000 10000 50000"), PROFILES ("throughput latency"), DURATION (20 s), SKIP (5 s of
 # warm-up not recorded), SKIP_BUILD=1.
@@ -22,13 +24,12 @@ SKIP="${SKIP:-5}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/latency-$STAMP.txt"
 build
-echo "# latency $STAMP rates=$RATES profiles=$PROFILES duration=${DURATION}s skip=${SKIP}s" > "$RAW"
+echo "# latency $STAMP rates=$RATES profiles=$PROFILES duration=${DURATION}s skip=${SKIP}s latency_env=${LATENCY_ENV:-default}" > "$RAW"
+SOURCE="$WORK/preload-300000.ndjson"
+[ -s "$SOURCE" ] || python3 "$BENCH/make_preload.py" "$TICKS" 300000 "$SOURCE" >&2
 
 profile_env() {
-    case "$1" in
-        throughput) echo "" ;;
-        latency) echo "KAFKA_PRODUCER_CONF_LINGER_MS=0 KAFKA_CONSUMER_CONF_FETCH_WAIT_MAX_MS=5" ;;
-    esac
+    echo "PERFORMANCE_PROFILE=$1"
 }
 
 # histogram_quantile BODY Q : upper bucket bound holding quantile Q of volatility_consumer_end_to_end_seconds.
@@ -47,7 +48,7 @@ histogram_quantile() {
 for profile in $PROFILES; do
     for rate in $RATES; do
         log "profile=$profile rate=$rate (load $(load))"
-        start_cluster 8 ticks.features ticks.predictions ticks.features.dlq
+        start_cluster 16 ticks.features ticks.predictions ticks.features.dlq
         out="$WORK/lat-daemon.out"
         env $(profile_env "$profile") METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
             KAFKA_GROUP_ID="bench-lat-$STAMP" LOG_LEVEL=warning MODEL_PATH="$MODEL" \
@@ -56,11 +57,11 @@ for profile in $PROFILES; do
         metrics=""
         for _ in $(seq 1 200); do metrics="$(sed -n 's/^METRICS=//p' "$out" | head -n1)"; [ -n "$metrics" ] && break; sleep 0.05; done
         for _ in $(seq 1 300); do curl -sf "http://$metrics/readyz" > /dev/null && break; sleep 0.05; done
-        "$PROBE" --bootstrap-servers "$BOOTSTRAP" --seconds $((DURATION + 4)) --skip-seconds "$SKIP" \
+        "$PROBE" --bootstrap-servers "$BOOTSTRAP" --seconds $((DURATION + 10)) --skip-seconds "$SKIP" \
             > "$WORK/probe.out" 2> "$WORK/probe.err" &
         probe=$!; PIDS+=("$probe")
         sleep 1
-        KAFKA_PRODUCER_CONF_LINGER_MS=0 "$CONSUMERD" replay "$TICKS" --rate "$rate" --loop \
+        KAFKA_PRODUCER_CONF_LINGER_MS=0 "$CONSUMERD" replay "$SOURCE" --rate "$rate" --loop \
             --count $((rate * DURATION)) --bootstrap-servers "$BOOTSTRAP" > "$WORK/replay.out" 2> "$WORK/replay.err" || true
         wait "$probe" || true
         body="$(curl -s "http://$metrics/metrics")"

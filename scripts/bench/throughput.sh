@@ -2,6 +2,8 @@
 # End-to-end throughput, side by side on ONE standalone mock cluster (issue 7, §2):
 #   A  Passthrough (Benchmarks/Sources/Passthrough): consumerd's StreamProcessor, handler copies bytes; the ceiling
 #   B  consumerd, full pipeline, at-least-once (fresh group id, KAFKA_AUTO_OFFSET_RESET=earliest)
+#   C  consumerd, exactly-once (PROCESSING_GUARANTEE=exactly_once; the mock runs the transactions but does not
+#      store their offsets, so C is a throughput figure only); SKIP_EOS=1 skips it
 #   D  the Python original's consumer path (scripts/bench/python_consumer.py in a venv)
 # Each measures records/s from its first poll that returned a record to its last delivery report.
 #
@@ -48,10 +50,12 @@ run_a() {
 # messages_processed_total > 0 marks the first poll, the first with predictions_made + dlq + skipped >= RECORDS
 # the last delivery (predictions_made_total and dlq_records_total count delivery reports).
 run_b() {
-    local i="$1" out="$WORK/b-$i.out" pid metrics t0="" t1="" body done_count processed cpu0="" cpu1 hwm
-    METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" KAFKA_GROUP_ID="bench-b-$STAMP-$i" \
+    local i="$1" label="${2:-B}" out="$WORK/b-$i.out" pid metrics t0="" t1="" body done_count processed cpu0="" cpu1 hwm
+    local extra=()
+    [ "$label" = C ] && extra=(PROCESSING_GUARANTEE=exactly_once KAFKA_TRANSACTIONAL_ID="bench-c-$STAMP-$i")
+    env "${extra[@]}" METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
         KAFKA_AUTO_OFFSET_RESET=earliest OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=warning \
-        MODEL_PATH="$MODEL" "$CONSUMERD" > "$out" 2> "$WORK/b-$i.err" &
+        MODEL_PATH="$MODEL" KAFKA_GROUP_ID="bench-$label-$STAMP-$i" "$CONSUMERD" > "$out" 2> "$WORK/b-$i.err" &
     pid=$!
     PIDS+=("$pid")
     for _ in $(seq 1 200); do
@@ -77,7 +81,7 @@ run_b() {
     seconds="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')"
     rate="$(awk -v n="$RECORDS" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
     cpu_per_m="$(awk -v a="$cpu0" -v b="$cpu1" -v n="$RECORDS" 'BEGIN { printf "%.2f", (b - a) / n * 1e6 }')"
-    echo "B run=$i load=$(load) records=$RECORDS seconds=$seconds rate=$rate cpu_seconds=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b-a}') cpu_s_per_M=$cpu_per_m max_rss_kib=$hwm predictions=$(metric_sum "$body" volatility_consumer_predictions_made_total) dlq=$(metric_sum "$body" volatility_consumer_dlq_records_total) skipped=$(metric_sum "$body" volatility_consumer_records_skipped_total)" >> "$RAW"
+    echo "$label run=$i load=$(load) records=$RECORDS seconds=$seconds rate=$rate cpu_seconds=$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN{printf "%.2f", b-a}') cpu_s_per_M=$cpu_per_m max_rss_kib=$hwm predictions=$(metric_sum "$body" volatility_consumer_predictions_made_total) dlq=$(metric_sum "$body" volatility_consumer_dlq_records_total) skipped=$(metric_sum "$body" volatility_consumer_records_skipped_total)" >> "$RAW"
     stop_pid "$pid"
     echo "$rate"
 }
@@ -92,10 +96,11 @@ run_d() {
     sed -n 's/.* rate=\([0-9.]*\).*/\1/p' <<< "$line"
 }
 
-A=(); B=()
+A=(); B=(); C=()
 for i in $(seq 1 "$REPEATS"); do
     log "A run $i (load $(load))"; A+=("$(run_a "$i")")
-    log "B run $i (load $(load))"; B+=("$(run_b "$i")")
+    log "B run $i (load $(load))"; B+=("$(run_b "$i" B)")
+    if [ "${SKIP_EOS:-0}" != 1 ]; then log "C run $i (load $(load))"; C+=("$(run_b "$i" C)"); fi
 done
 D=""
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
@@ -110,6 +115,10 @@ b_med="$(printf '%s\n' "${B[@]}" | median)"
     echo "|---|---:|---|---|"
     echo "| A passthrough (StreamProcessor, copy) | $a_med | ${A[*]} | ceiling |"
     echo "| B consumerd, at-least-once | $b_med | ${B[*]} | B/A = $(awk -v b="$b_med" -v a="$a_med" 'BEGIN { printf "%.2f", b / a }') |"
+    if [ "${#C[@]}" -gt 0 ]; then
+        c_med="$(printf '%s\n' "${C[@]}" | median)"
+        echo "| C consumerd, exactly-once | $c_med | ${C[*]} | C/A = $(awk -v c="$c_med" -v a="$a_med" 'BEGIN { printf "%.2f", c / a }') |"
+    fi
     if [ -n "$D" ]; then
         echo "| D Python original style | $D | $D | B/D = $(awk -v b="$b_med" -v d="$D" 'BEGIN { printf "%.1f", b / d }') |"
     fi
