@@ -95,16 +95,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// producer side of the protocol requests creation; consumers do not). Returns its partition count.
     @discardableResult
     public func requestMetadata(topic: String, timeoutMs: Int32 = 10_000) throws(KafkaError) -> Int {
-        let topicHandle = rd_kafka_topic_new(client, topic, nil)
-        defer { rd_kafka_topic_destroy(topicHandle) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(client, 0, topicHandle, &metadata, timeoutMs)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(operation: "read metadata of \(topic)", error: error)
-        }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        guard metadata.pointee.topic_cnt > 0, metadata.pointee.topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR else { return 0 }
-        return Int(metadata.pointee.topics[0].partition_cnt)
+        try TopicMetadata.partitionCount(client: client, topic: topic, timeoutMs: timeoutMs)
     }
 
     /// Serves delivery reports for up to `timeoutMs`.
