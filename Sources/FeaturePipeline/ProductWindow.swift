@@ -15,7 +15,6 @@ struct ProductWindow: Sendable {
     private var entries = SlidingAggregator<EntryAggregate>()
     private var returns = SlidingAggregator<MeanVarianceAggregate>()
     private var lastLogMid: Double = 0
-    private var lastMid: Double = 0
 
     init() {}
 
@@ -30,7 +29,6 @@ struct ProductWindow: Sendable {
         }
         self.entries.append(WindowEntry(timestamp: eventTime, spread: spread))
         self.lastLogMid = logMid
-        self.lastMid = mid
 
         let cutoff = eventTime - windowSeconds
         while let oldest = self.entries.oldest, oldest.timestamp < cutoff {

@@ -1,5 +1,5 @@
-/// The whole per-record path — size check, decode, window update, prediction — shared by the daemon and
-/// by tools that replay input.
+/// The whole per-record path — size check, decode, product-id length check, window update (with the state
+/// bounds of ``FeatureWindows``), prediction — shared by the daemon and by tools that replay input.
 ///
 /// The pipeline owns the per-product windows, so one instance must see a product's records in order (the
 /// daemon keeps one per partition-consuming task).
@@ -8,16 +8,42 @@ public struct RecordPipeline: Sendable {
     public let model: LoadedModel
     /// Records with more bytes than this are dead-lettered as `oversize` without being parsed.
     public let maxRecordBytes: Int
+    /// Ticks whose product id has more UTF-8 bytes than this are dead-lettered as `invalid_value`, so the
+    /// memory held per product (and so the whole state, with ``FeatureWindows/maxKeys``) stays bounded.
+    public let maxProductIdBytes: Int
+    /// Default for ``maxProductIdBytes``: far above any exchange's product ids (Coinbase's are ≤ 20 bytes).
+    public static let defaultMaxProductIdBytes = 256
     /// The rolling per-product windows.
     public private(set) var windows: FeatureWindows
     private let decoder: RecordDecoder
 
     /// Creates a pipeline with empty windows.
-    public init(model: LoadedModel, maxRecordBytes: Int = 900_000, windowSeconds: Double = 60) {
+    ///
+    /// - Parameters:
+    ///   - model: the model that scores every feature vector.
+    ///   - maxRecordBytes: larger records are dead-lettered as `oversize` without being parsed.
+    ///   - windowSeconds: rolling window length.
+    ///   - maxKeys: most products whose windows are kept (`STATE_MAX_KEYS`); see ``FeatureWindows``.
+    ///   - idleSeconds: event-time idleness after which a product's window is dropped (`STATE_IDLE_SECONDS`).
+    ///   - maxProductIdBytes: longer product ids are dead-lettered as `invalid_value`.
+    public init(
+        model: LoadedModel,
+        maxRecordBytes: Int = 900_000,
+        windowSeconds: Double = 60,
+        maxKeys: Int = FeatureWindows.defaultMaxKeys,
+        idleSeconds: Double = FeatureWindows.defaultIdleSeconds,
+        maxProductIdBytes: Int = RecordPipeline.defaultMaxProductIdBytes
+    ) {
         self.model = model
         self.maxRecordBytes = maxRecordBytes
-        self.windows = FeatureWindows(windowSeconds: windowSeconds)
+        self.maxProductIdBytes = maxProductIdBytes
+        self.windows = FeatureWindows(windowSeconds: windowSeconds, maxKeys: maxKeys, idleSeconds: idleSeconds)
         self.decoder = RecordDecoder()
+    }
+
+    /// Forgets all per-product windows, keeping the model, the limits and the eviction counters.
+    public mutating func resetWindows() {
+        self.windows.removeAll()
     }
 
     /// Decides the outcome of one input record, updating the product's window when the record is a tick.
@@ -56,6 +82,12 @@ public struct RecordPipeline: Sendable {
             return .deadLetter(error)
         }
         Self.lap(&start, into: timings, \.decodeNanos)
+        guard tick.productId.utf8.count <= self.maxProductIdBytes else {
+            return .deadLetter(
+                RecordError(
+                    type: .invalidValue,
+                    reason: "product id is \(tick.productId.utf8.count) bytes, limit \(self.maxProductIdBytes)"))
+        }
 
         guard let features = self.windows.update(with: tick) else {
             Self.lap(&start, into: timings, \.featuresNanos)

@@ -65,14 +65,15 @@ public struct XGBoostModel: Sendable {
 
         let parameters = learner["learner_model_param"] as? [String: Any] ?? [:]
         let baseScore = JSONValues.lenientNumber(parameters["base_score"]) ?? 0.5
-        guard baseScore > 0, baseScore < 1 else {
+        // Checked in Float too: XGBoost computes the base margin in Float, where 1e-300 is 0 (margin -inf).
+        guard baseScore > 0, baseScore < 1, Float(baseScore) > 0, Float(baseScore) < 1 else {
             throw .invalidJSON(path: nil, reason: "base_score \(baseScore) is not a probability in (0, 1)")
         }
         if let classes = JSONValues.lenientNumber(parameters["num_class"]), classes > 1 {
-            throw .unsupportedObjective("binary:logistic with num_class \(Int(classes))")
+            throw .unsupportedObjective("binary:logistic with num_class \(Self.describe(classes))")
         }
         if let targets = JSONValues.lenientNumber(parameters["num_target"]), targets > 1 {
-            throw .unsupportedBooster("multi-target model (num_target \(Int(targets)))")
+            throw .unsupportedBooster("multi-target model (num_target \(Self.describe(targets)))")
         }
 
         guard let booster = learner["gradient_booster"] as? [String: Any] else {
@@ -89,7 +90,7 @@ public struct XGBoostModel: Sendable {
         if let parallel = JSONValues.lenientNumber(
             (model["gbtree_model_param"] as? [String: Any])?["num_parallel_tree"]), parallel > 1
         {
-            throw .unsupportedBooster("random forest (num_parallel_tree \(Int(parallel)))")
+            throw .unsupportedBooster("random forest (num_parallel_tree \(Self.describe(parallel)))")
         }
 
         let featureMap = try Self.featureMap(learner: learner, parameters: parameters)
@@ -113,6 +114,13 @@ public struct XGBoostModel: Sendable {
         self.baseMargin = -logf(1 / p - 1)
     }
 
+    /// A number for an error message: as an integer when it is one (and fits), else as Swift writes it
+    /// (`nan`, `inf`, `1e+300`). Never traps, unlike `Int(_: Double)`.
+    private static func describe(_ value: Double) -> String {
+        if value.rounded() == value, abs(value) < 9.0e15 { return String(Int(value)) }
+        return String(value)
+    }
+
     /// Maps model feature positions to ``FeatureVector`` indices.
     private static func featureMap(learner: [String: Any], parameters: [String: Any]) throws(ModelLoadError) -> [Int32] {
         if let names = learner["feature_names"] as? [String], !names.isEmpty {
@@ -129,14 +137,14 @@ public struct XGBoostModel: Sendable {
             guard unknown.isEmpty else { throw .unknownFeatureNames(unknown) }
             return map
         }
-        let count = JSONValues.lenientNumber(parameters["num_feature"]).map { Int($0) } ?? FeatureVector.count
-        guard count >= 0, count <= FeatureVector.count else {
+        let declared = JSONValues.lenientNumber(parameters["num_feature"]) ?? Double(FeatureVector.count)
+        guard declared >= 0, declared <= Double(FeatureVector.count), declared.rounded() == declared else {
             throw .invalidJSON(
                 path: nil,
-                reason: "model has \(count) features and no feature_names; at most \(FeatureVector.count) "
+                reason: "model has \(Self.describe(declared)) features and no feature_names; at most \(FeatureVector.count) "
                     + "(in the order \(FeatureVector.names.joined(separator: ", "))) are supported")
         }
-        return (0..<count).map { Int32($0) }
+        return (0..<Int(declared)).map { Int32($0) }
     }
 
     private static func appendTree(
@@ -170,9 +178,10 @@ public struct XGBoostModel: Sendable {
                     + "default_left \(defaultLeft.count)")
         }
         if let declared = JSONValues.lenientNumber((tree["tree_param"] as? [String: Any])?["num_nodes"]),
-            Int(declared) != count
+            declared != Double(count)
         {
-            throw .malformedTree(index: index, reason: "tree_param.num_nodes is \(Int(declared)) but arrays have \(count) nodes")
+            throw .malformedTree(
+                index: index, reason: "tree_param.num_nodes is \(Self.describe(declared)) but arrays have \(count) nodes")
         }
         if let splitTypes = JSONValues.integers(tree["split_type"]), splitTypes.contains(where: { $0 != 0 }) {
             throw .unsupportedBooster("categorical splits (tree \(index))")
@@ -183,20 +192,25 @@ public struct XGBoostModel: Sendable {
 
         let offset = nodes.count
         nodes.reserveCapacity(offset + count)
+        // Each node has at most one parent: a node reached from two splits would make the "tree" a DAG, whose
+        // paths grow exponentially with its depth.
+        var hasParent = [Bool](repeating: false, count: count)
         for n in 0..<count {
             if left[n] == -1 {
-                guard conditions[n].isFinite else {
+                guard Float(conditions[n]).isFinite else {
                     throw .malformedTree(index: index, reason: "leaf \(n) has a non-finite value")
                 }
                 nodes.append(Node(left: -1, right: -1, missing: -1, feature: 0, value: Float(conditions[n])))
                 continue
             }
-            for child in [left[n], right[n]] where child <= n || child >= count {
+            for child in [left[n], right[n]] where child <= n || child >= count || hasParent[child] || left[n] == right[n] {
                 throw .malformedTree(
                     index: index,
-                    reason: "node \(n) has child index \(child), which is out of range (0..<\(count)) or not "
-                        + "greater than its parent (a cycle)")
+                    reason: "node \(n) has child index \(child), which is out of range (0..<\(count)), not "
+                        + "greater than its parent (a cycle), or shared with another split (not a tree)")
             }
+            hasParent[left[n]] = true
+            hasParent[right[n]] = true
             guard splitIndices[n] >= 0, splitIndices[n] < featureMap.count else {
                 throw .malformedTree(
                     index: index,

@@ -46,7 +46,9 @@ struct AuditCommand: ParsableCommand {
         let inputs = try TopicReader(bootstrapServers: servers, topic: topics.input, properties: properties).readToEnd(timeoutSeconds: timeout)
         let outputs = try TopicReader(bootstrapServers: servers, topic: topics.output, properties: properties).readToEnd(timeoutSeconds: timeout)
         let deadLetters = try TopicReader(bootstrapServers: servers, topic: topics.deadLetter, properties: properties).readToEnd(timeoutSeconds: timeout)
-        let report = Auditor(model: model, maxRecordBytes: configuration.maxRecordBytes)
+        let report = Auditor(
+            model: model, maxRecordBytes: configuration.maxRecordBytes,
+            maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds)
             .audit(inputs: inputs, outputs: outputs, deadLetters: deadLetters, inputTopic: topics.input)
         if json {
             let encoder = JSONEncoder()

@@ -4,11 +4,15 @@ import StreamConsumer
 
 /// Compares the output topics with an exact replay of the input topic through the same ``RecordPipeline``.
 ///
-/// The replay runs partition by partition in offset order (products are keyed, so a product's ticks live in one
-/// partition), which is the order the daemon saw them in.
+/// The replay runs partition by partition in offset order with one pipeline per partition, as the daemon keeps
+/// them (products are keyed, so a product's ticks live in one partition).
 struct Auditor {
     var model: LoadedModel
     var maxRecordBytes: Int
+    /// The daemon's STATE_MAX_KEYS / STATE_IDLE_SECONDS: evictions change outcomes (a `warming_up` skip), so the
+    /// replay must use the same bounds.
+    var maxKeys = FeatureWindows.defaultMaxKeys
+    var idleSeconds = FeatureWindows.defaultIdleSeconds
     var relativeTolerance = 1e-9
 
     func audit(inputs: [ReadRecord], outputs: [ReadRecord], deadLetters: [ReadRecord], inputTopic: String) -> AuditReport {
@@ -41,7 +45,9 @@ struct Auditor {
         var firstOffsets: [Int32: Int64] = [:]
         for input in inputs { firstOffsets[input.partition] = min(firstOffsets[input.partition] ?? .max, input.offset) }
         report.truncatedPartitions = firstOffsets.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) from \($0.value)" }
-        var pipeline = RecordPipeline(model: model, maxRecordBytes: maxRecordBytes)
+        // One pipeline per partition, as the daemon keeps them.
+        let template = RecordPipeline(model: model, maxRecordBytes: maxRecordBytes, maxKeys: maxKeys, idleSeconds: idleSeconds)
+        var pipelines: [Int32: RecordPipeline] = [:]
         let now = Date().timeIntervalSince1970
         var seen = Set<Key>()
         let ordered = inputs.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
@@ -50,7 +56,7 @@ struct Auditor {
             seen.insert(key)
             let outcome = input.value.withUnsafeBytes { value in
                 withKeyBytes(input.key) { keyBytes in
-                    pipeline.process(
+                    pipelines[input.partition, default: template].process(
                         value: value, key: keyBytes,
                         kafkaTimestamp: input.timestampMs >= 0 ? Double(input.timestampMs) / 1000 : nil,
                         now: now, timings: nil

@@ -19,6 +19,8 @@ struct DaemonConfiguration: Sendable {
     var demoTicksPath: String
     var maxInflight: Int
     var stateRebuildMaxRecords: Int
+    var stateMaxKeys: Int
+    var stateIdleSeconds: Double
     var guarantee: ProcessingGuarantee
     var stallInjection: StallInjection?
 
@@ -45,6 +47,8 @@ struct DaemonConfiguration: Sendable {
         ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
         ("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (1 ms, 5 ms)"),
         ("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
+        ("STATE_MAX_KEYS", "100000", "products with rolling windows held per input partition; a new product evicts the least recently updated"),
+        ("STATE_IDLE_SECONDS", "3600", "a product's window is dropped after this long without ticks (event time; at least 60)"),
         ("PROCESSING_GUARANTEE", "at_least_once", "at_least_once, or exactly_once (Kafka transactions; read outputs read_committed)"),
         ("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
         ("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
@@ -91,6 +95,9 @@ struct DaemonConfiguration: Sendable {
             demoTicksPath: reader.string("DEMO_TICKS_PATH") ?? "config/demo/coinbase-btc-usd-ticker.ndjson",
             maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000),
             stateRebuildMaxRecords: try reader.integer("STATE_REBUILD_MAX_RECORDS", default: 100_000, in: 0...100_000_000),
+            stateMaxKeys: try reader.integer("STATE_MAX_KEYS", default: FeatureWindows.defaultMaxKeys, in: 1...10_000_000),
+            stateIdleSeconds: try reader.double(
+                "STATE_IDLE_SECONDS", default: FeatureWindows.defaultIdleSeconds, in: 60...31_536_000),
             guarantee: try Self.guarantee(reader, kafka: kafka),
             stallInjection: try reader.string("CONSUMERD_FAULT_STALL_MARKER").map { marker throws(ConfigurationError) in
                 StallInjection(

@@ -5,12 +5,17 @@ import StreamConsumer
 /// The daemon's hot path: one input record → pipeline outcome → output bytes, with per-stage metrics.
 ///
 /// Runs on the processing thread only (see ``StreamProcessor``), so it keeps mutable per-product state without
-/// locks.
+/// locks. Each input partition has its own pipeline (products are keyed, so a product lives in one partition):
+/// state bounds and evictions then depend only on that partition's stream, exactly as the audit replays it, and
+/// a lagging partition never makes another one's products look idle.
 final class PredictionHandler: RecordHandler {
     /// Dead-letter records of oversize inputs keep this many leading bytes.
     static let oversizeKeptBytes = 64 * 1024
 
-    private var pipeline: RecordPipeline
+    /// An empty pipeline with the configured model and bounds, copied for each new partition.
+    private let template: RecordPipeline
+    private var pipelines: [Int32: RecordPipeline] = [:]
+    private var recordsSinceStateKeys = 0
     private let encoder: PredictionEncoder
     private let metrics: ConsumerMetrics
     private var timings = StageTimings()
@@ -22,24 +27,32 @@ final class PredictionHandler: RecordHandler {
 
     init(pipeline: RecordPipeline, metrics: ConsumerMetrics, stallInjection: StallInjection? = nil) {
         self.stallInjection = stallInjection
-        self.pipeline = pipeline
+        self.template = pipeline
         let model = pipeline.model
         self.encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
         self.metrics = metrics
     }
 
     func resetState() {
-        pipeline = RecordPipeline(model: pipeline.model, maxRecordBytes: pipeline.maxRecordBytes, windowSeconds: pipeline.windows.windowSeconds)
+        pipelines.removeAll()
         metrics.setStateKeys(0)
     }
 
     /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an
     /// uninterrupted run — and discards the outcome.
     func warmUp(_ record: ConsumedRecord) {
-        _ = pipeline.process(
+        _ = pipelines[record.partition, default: template].process(
             value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds(), timings: nil
         )
-        metrics.setStateKeys(pipeline.windows.productCount)
+        updateStateKeys(every: 1024)
+    }
+
+    /// Products held across partitions (summed every `every` records: the gauge need not move per record).
+    private func updateStateKeys(every: Int) {
+        recordsSinceStateKeys += 1
+        guard recordsSinceStateKeys >= every else { return }
+        recordsSinceStateKeys = 0
+        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.windows.productCount })
     }
 
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
@@ -52,13 +65,13 @@ final class PredictionHandler: RecordHandler {
         if sampled {
             timings = StageTimings()
             outcome = withUnsafeMutablePointer(to: &timings) { timings in
-                pipeline.process(
+                pipelines[record.partition, default: template].process(
                     value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: now, timings: timings
                 )
             }
             metrics.recordStage(.decode, seconds: Double(timings.decodeNanos) / 1e9)
         } else {
-            outcome = pipeline.process(
+            outcome = pipelines[record.partition, default: template].process(
                 value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: now, timings: nil
             )
         }
@@ -97,7 +110,7 @@ final class PredictionHandler: RecordHandler {
         }
         metrics.recordProcessingSeconds(Double(Clock.monotonicNanos() &- started) / 1e9)
         metrics.recordLag(recordTimestamp: record.timestamp, eventTime: eventTime, now: now)
-        metrics.setStateKeys(pipeline.windows.productCount)
+        updateStateKeys(every: 256)
         return disposition
     }
 }

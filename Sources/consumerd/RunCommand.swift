@@ -87,7 +87,9 @@ struct RunCommand: AsyncParsableCommand {
         logConfiguration(configuration, bootstrapServers: bootstrapServers, logger: logger)
 
         let handler = PredictionHandler(
-            pipeline: RecordPipeline(model: model, maxRecordBytes: configuration.maxRecordBytes),
+            pipeline: RecordPipeline(
+                model: model, maxRecordBytes: configuration.maxRecordBytes,
+                maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds),
             metrics: metrics,
             stallInjection: configuration.stallInjection
         )
@@ -140,6 +142,8 @@ struct RunCommand: AsyncParsableCommand {
             "topics": "\(configuration.topics.input) -> \(configuration.topics.output), dlq \(configuration.topics.deadLetter)",
             "model_variant": "\(configuration.modelVariant.rawValue)",
             "max_record_bytes": "\(configuration.maxRecordBytes)",
+            "state_max_keys": "\(configuration.stateMaxKeys)",
+            "state_idle_seconds": "\(configuration.stateIdleSeconds)",
             "processing_guarantee": "\(configuration.guarantee == .atLeastOnce ? "at_least_once" : "exactly_once")",
             "kafka_overrides": "\(overrides)",
         ])
