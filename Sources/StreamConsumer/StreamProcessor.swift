@@ -724,8 +724,11 @@ public final class StreamProcessor: @unchecked Sendable {
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
         }
-        progress.removeAll()
-        observer.rebalanced(.revoke, assignedPartitions: 0)
+        if !progress.isEmpty {
+            // Closing normally revokes through the rebalance callback; count it here only if it did not.
+            progress.removeAll()
+            observer.rebalanced(.revoke, assignedPartitions: 0)
+        }
         destroyClients()
         logger.info("stopped")
     }
