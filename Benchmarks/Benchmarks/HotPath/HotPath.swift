@@ -165,6 +165,35 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("features + predict") { benchmark in
+        featuresAndPredictBenchmark(benchmark)
+    }
+
+    Benchmark("encode: PredictionEncoder") { benchmark in
+        let model = inputs.model
+        let encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
+        let predictions = inputs.predictions
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1024)
+        var index = 0
+        var offset: Int64 = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            encoder.encode(
+                predictions[index], processingTime: 1_795_417_020.87,
+                source: RecordSource(topic: "ticks.features", partition: 7, offset: offset), into: &buffer)
+            blackHole(buffer.count)
+            offset &+= 1
+            index &+= 1
+            if index == predictions.count { index = 0 }
+        }
+        benchmark.stopMeasurement()
+    }
+
+    // The daemon's per-record work: RecordPipeline.process (size check, decode, window, predict) + encode,
+    // on the recorded envelopes (the shape the production topic carries). Event times are taken from the
+    // records (cycled, so a window briefly sees time go backwards at each wrap, as a replayed loop would).
+    /// Window update + XGBoost on warmed-up windows; event times move forward on every pass, as in a live stream.
+    func featuresAndPredictBenchmark(_ benchmark: Benchmark) {
         var windows = FeatureWindows()
         let model = inputs.model
         var tick = inputs.ticks[0]
@@ -197,30 +226,6 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
-    Benchmark("encode: PredictionEncoder") { benchmark in
-        let model = inputs.model
-        let encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
-        let predictions = inputs.predictions
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1024)
-        var index = 0
-        var offset: Int64 = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            encoder.encode(
-                predictions[index], processingTime: 1_795_417_020.87,
-                source: RecordSource(topic: "ticks.features", partition: 7, offset: offset), into: &buffer)
-            blackHole(buffer.count)
-            offset &+= 1
-            index &+= 1
-            if index == predictions.count { index = 0 }
-        }
-        benchmark.stopMeasurement()
-    }
-
-    // The daemon's per-record work: RecordPipeline.process (size check, decode, window, predict) + encode,
-    // on the recorded envelopes (the shape the production topic carries). Event times are taken from the
-    // records (cycled, so a window briefly sees time go backwards at each wrap, as a replayed loop would).
     func pipelineBenchmark(_ benchmark: Benchmark, _ records: [[UInt8]]) {
         let model = inputs.model
         var pipeline = RecordPipeline(model: model)
@@ -259,36 +264,7 @@ let benchmarks: @Sendable () -> Void = {
     let unscaled = Benchmark.Configuration(
         metrics: [.mallocCountTotal, .wallClock], scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 200_000)
     Benchmark("exact mallocs: features + predict, 1 record per sample", configuration: unscaled) { benchmark in
-        var windows = FeatureWindows()
-        let model = inputs.model
-        var tick = inputs.ticks[0]
-        var shift = 0.0
-        for _ in 0..<2 {
-            for t in inputs.ticks {
-                tick.eventTime = t.eventTime + shift
-                tick.bid = t.bid
-                tick.ask = t.ask
-                blackHole(windows.update(with: tick))
-            }
-            shift += inputs.span
-        }
-        var index = 0
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            let t = inputs.ticks[index]
-            tick.eventTime = t.eventTime + shift
-            tick.bid = t.bid
-            tick.ask = t.ask
-            if let f = windows.update(with: tick) {
-                blackHole(model.predict(f))
-            }
-            index &+= 1
-            if index == inputs.ticks.count {
-                index = 0
-                shift += inputs.span
-            }
-        }
-        benchmark.stopMeasurement()
+        featuresAndPredictBenchmark(benchmark)
     }
     Benchmark("exact mallocs: pipeline, envelopes, 1 record per sample", configuration: unscaled) { benchmark in
         pipelineBenchmark(benchmark, inputs.envelopes)
