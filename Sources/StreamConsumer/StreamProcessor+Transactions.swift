@@ -118,7 +118,7 @@ extension StreamProcessor {
         for partition in partitions { rd_kafka_topic_partition_list_add(list, options.topics.input, partition) }
         let error = rd_kafka_committed(consumer, list, 30_000)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
-            fatalError = KafkaError(operation: "read committed offsets to rewind after an aborted transaction", error: error)
+            fatalClientError = KafkaError(operation: "read committed offsets to rewind after an aborted transaction", error: error)
             return
         }
         dropBacklog(for: Set(partitions))
@@ -140,7 +140,7 @@ extension StreamProcessor {
     }
 
     private func fail(_ error: OpaquePointer, operation: String) {
-        fatalError = KafkaError(operation: operation, code: rd_kafka_error_code(error).rawValue, message: string(fromC: rd_kafka_error_string(error)))
+        fatalClientError = KafkaError(operation: operation, code: rd_kafka_error_code(error).rawValue, message: string(fromC: rd_kafka_error_string(error)))
         observer.kafkaError("\(operation): \(string(fromC: rd_kafka_error_string(error)))", fatal: true)
         rd_kafka_error_destroy(error)
     }

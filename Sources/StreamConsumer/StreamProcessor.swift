@@ -88,7 +88,7 @@ public final class StreamProcessor: @unchecked Sendable {
     private var brokerReachable: Bool?
     private var outputBuffer: [UInt8] = []
     private var lastStoreNanos: UInt64 = 0
-    var fatalError: KafkaError?
+    var fatalClientError: KafkaError?
     private var subscribed = false
     private var clientsDestroyed = false
     /// Exactly-once mode: the open transaction, if any.
@@ -194,7 +194,7 @@ public final class StreamProcessor: @unchecked Sendable {
             "input": "\(options.topics.input)", "output": "\(options.topics.output)",
             "dead_letter": "\(options.topics.deadLetter)",
         ])
-        while !stopRequested.load(ordering: .acquiring), fatalError == nil {
+        while !stopRequested.load(ordering: .acquiring), fatalClientError == nil {
             observer.heartbeat()
             rd_kafka_poll(producer, 0)
             retryDueDeliveries()
@@ -223,7 +223,7 @@ public final class StreamProcessor: @unchecked Sendable {
             if isExactlyOnce { commitTransactionIfDue(idle: handled == 0) }
         }
         shutdown()
-        if let fatalError { throw fatalError }
+        if let fatalClientError { throw fatalClientError }
     }
 
     // MARK: - Consuming
@@ -698,7 +698,7 @@ public final class StreamProcessor: @unchecked Sendable {
                 rd_kafka_fatal_error(client, buffer.baseAddress, buffer.count)
             }
             let detail = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            fatalError = KafkaError(operation: "Kafka client", code: underlying.rawValue, message: detail)
+            fatalClientError = KafkaError(operation: "Kafka client", code: underlying.rawValue, message: detail)
             observer.kafkaError("fatal: \(detail)", fatal: true)
             return
         }
@@ -719,7 +719,7 @@ public final class StreamProcessor: @unchecked Sendable {
         }
         for retry in retries { retry.release() }
         retries.removeAll()
-        if fatalError == nil { commitNow() }
+        if fatalClientError == nil { commitNow() }
         let error = rd_kafka_consumer_close(consumer)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
