@@ -255,6 +255,17 @@ import Testing
         #expect(!daemon.stderr.contains("Fatal error"))
     }
 
+    @Test func metricsPortInUseIsAStartupError() throws {
+        let holder = try ChildProcess(name: "consumerd-holder", arguments: [], environment: ["METRICS_PORT": "0", "METRICS_HOST": "127.0.0.1"])
+        let address = try #require(holder.waitForLine(prefix: "METRICS="))
+        let port = try #require(address.split(separator: ":").last.map(String.init))
+        let second = try ChildProcess(name: "consumerd", arguments: [], environment: ["METRICS_PORT": port, "METRICS_HOST": "127.0.0.1"])
+        #expect(second.waitForExit(timeoutSeconds: 30) == 2)
+        let errorLines = second.stderr.split(separator: "\n").filter { $0.contains("startup error") }
+        #expect(errorLines.count == 1 && errorLines.first?.contains("METRICS_PORT") == true && errorLines.first?.contains("in use") == true, "\(second.stderr)")
+        holder.stop(signal: SIGKILL)
+    }
+
     @Test func unknownVariantNamesTheValidValues() throws {
         let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: ["MODEL_VARIANT": "xgb", "METRICS_PORT": "0"])
         #expect(daemon.waitForExit(timeoutSeconds: 30) == 2)
