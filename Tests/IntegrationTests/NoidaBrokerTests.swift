@@ -30,8 +30,32 @@ final class NoidaBroker {
     }
 
     deinit {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        terminateNow()
         try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    /// `noida-db` is a Python launcher that starts the server as a child: signal the whole process group (the
+    /// launcher leads its own), or the server outlives the test.
+    private static func signalGroup(of process: Process, _ signal: Int32) {
+        let group = process.processIdentifier
+        if kill(-group, signal) != 0 { kill(group, signal) }
+    }
+
+    /// Ends the broker and its server process at once (tests call it on every exit path).
+    func terminateNow() {
+        if let process { Self.signalGroup(of: process, SIGKILL) }
+        process = nil
+        // Every server this broker started (a restart starts another) has the unique data directory on its
+        // command line: end any that escaped its launcher's process group.
+        let pkill = Process()
+        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/pkill")
+        pkill.arguments = ["-KILL", "-f", dataDirectory.path]
+        try? pkill.run()
+        pkill.waitUntilExit()
+    }
+
+    private static func groupIsGone(of process: Process) -> Bool {
+        kill(-process.processIdentifier, 0) != 0
     }
 
     func start() throws {
@@ -49,8 +73,8 @@ final class NoidaBroker {
     /// SIGTERM: noida-db writes its data directory and exits.
     func stop() {
         guard let process else { return }
-        process.terminate()
-        waitUntil(timeoutSeconds: 30) { !process.isRunning }
+        Self.signalGroup(of: process, SIGTERM)
+        waitUntil(timeoutSeconds: 30) { !process.isRunning && Self.groupIsGone(of: process) }
         self.process = nil
     }
 
@@ -107,6 +131,7 @@ struct NoidaBrokerTests {
 
     @Test func exactlyOnceSurvivesKillNineWithoutDuplicates() throws {
         let broker = try NoidaBroker()
+        defer { broker.terminateNow() }
         let cycles = 5
         var produced = 0
         let eos = ["PROCESSING_GUARANTEE": "exactly_once"]
@@ -139,6 +164,7 @@ struct NoidaBrokerTests {
 
     @Test func brokerRestartIsSurvivedWithoutLoss() throws {
         let broker = try NoidaBroker()
+        defer { broker.terminateNow() }
         let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: Self.environment(broker))
         let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
         #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 })
