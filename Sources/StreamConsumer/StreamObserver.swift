@@ -32,8 +32,9 @@ public protocol StreamObserver: AnyObject, Sendable {
     func brokerReachability(_ reachable: Bool)
     func consumerStatistics(_ json: String)
     func producerStatistics(_ json: String)
-    /// Every assigned partition is at its high watermark and nothing is in flight.
-    func caughtUp()
+    /// Every assigned partition is at its high watermark and nothing is in flight; `summary` covers the
+    /// records handled since the previous call.
+    func caughtUp(_ summary: CatchUp)
     /// Inputs handed to the producer and not yet acknowledged.
     func inflightChanged(_ count: Int)
     /// Fetching was paused (`true`) or resumed (`false`) for back-pressure.

@@ -85,6 +85,7 @@ public final class StreamProcessor: @unchecked Sendable {
     var backlogHead = 0
     private var paused = false
     private var caughtUpReported = false
+    private var catchUp = CatchUpTracker()
     private var brokerReachable: Bool?
     private var outputBuffer: [UInt8] = []
     private var lastStoreNanos: UInt64 = 0
@@ -280,6 +281,7 @@ public final class StreamProcessor: @unchecked Sendable {
         guard let sequence = progress[partition]?.register(offset: message.pointee.offset) else {
             return  // a record from a partition that is no longer assigned: its new owner handles it
         }
+        catchUp.recordHandled()
         let generation = progress[partition]?.generation ?? 0
         if isExactlyOnce {
             beginTransactionIfNeeded()
@@ -414,7 +416,9 @@ public final class StreamProcessor: @unchecked Sendable {
         _ = inflight.remove(slot)
         complete(record)
         setBrokerReachable(true)
-        let elapsed = Double(Clock.monotonicNanos() &- record.producedAtNanos) / 1e9
+        let now = Clock.monotonicNanos()
+        catchUp.recordDelivery(atNanos: now)
+        let elapsed = Double(now &- record.producedAtNanos) / 1e9
         observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))
         observer.inflightChanged(inflight.count)
     }
@@ -675,11 +679,23 @@ public final class StreamProcessor: @unchecked Sendable {
 
     // MARK: - Health signals
 
+    /// Catch-ups of at least this many records are logged at info level.
+    static let catchUpLogMinimumRecords = 1000
+
     private func reportCaughtUpIfIdle() {
         guard !caughtUpReported, !progress.isEmpty, inflight.count == 0, backlogHead >= backlog.count else { return }
         guard progress.keys.allSatisfy({ atEnd[$0] == true }) else { return }
         caughtUpReported = true
-        observer.caughtUp()
+        let summary = catchUp.finish()
+        // A backlog worth naming (after a restart, an outage, a burst) is logged at info; the idle points of a
+        // live stream, a few records apart, only at debug.
+        logger.log(level: summary.records >= Self.catchUpLogMinimumRecords ? .info : .debug, "caught up", metadata: [
+            "records": "\(summary.records)",
+            "seconds": "\(String(format: "%.3f", summary.seconds))",
+            "records_per_second": "\(String(format: "%.0f", summary.recordsPerSecond))",
+            "cpu_seconds": "\(String(format: "%.2f", summary.cpuSeconds))",
+        ])
+        observer.caughtUp(summary)
     }
 
     func setBrokerReachable(_ reachable: Bool) {

@@ -84,7 +84,7 @@ final class MetricsObserver: StreamObserver {
         metrics.applyProducerStatistics(json: json)
     }
 
-    func caughtUp() {
+    func caughtUp(_ summary: CatchUp) {
         metrics.markCaughtUp()
     }
 

@@ -32,6 +32,9 @@ import Testing
             var deadLettersDelivered = 0
             var assigned = 0
             var caughtUp = 0
+            /// Records covered by the catch-up summaries so far.
+            var caughtUpRecords = 0
+            var caughtUpSeconds = 0.0
             var commitsOK = 0
         }
         let state = Mutex(State())
@@ -50,7 +53,13 @@ import Testing
         func brokerReachability(_ reachable: Bool) {}
         func consumerStatistics(_ json: String) {}
         func producerStatistics(_ json: String) {}
-        func caughtUp() { state.withLock { $0.caughtUp += 1 } }
+        func caughtUp(_ summary: CatchUp) {
+            state.withLock {
+                $0.caughtUp += 1
+                $0.caughtUpRecords += summary.records
+                $0.caughtUpSeconds += summary.seconds
+            }
+        }
         func inflightChanged(_ count: Int) {}
         func backPressure(_ paused: Bool) {}
         func kafkaLog(level: Int32, facility: String, message: String) {}
@@ -114,6 +123,10 @@ import Testing
         try Self.runProcessor(cluster: cluster, group: "g1", handler: handler, observer: observer) {
             observer.state.withLock { $0.delivered == expectedOutputs + expectedDeadLetters && $0.caughtUp > 0 }
         }
+        // The catch-up summaries account for every handled input (outputs, dead letters and skips) once.
+        let summary = observer.state.withLock { ($0.caughtUpRecords, $0.caughtUpSeconds) }
+        #expect(summary.0 == 3000)
+        #expect(summary.1 > 0)
 
         let outputs = try Self.readAll(cluster, topic: "out", expected: expectedOutputs)
         #expect(outputs.count == expectedOutputs)

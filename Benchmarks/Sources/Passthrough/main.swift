@@ -6,7 +6,8 @@
 //
 // Properties come from the same environment variables as consumerd (KAFKA_CONF_*, KAFKA_CONSUMER_CONF_*,
 // KAFKA_PRODUCER_CONF_*, KAFKA_AUTO_OFFSET_RESET, ...), so A and B run with identical client settings.
-// Prints one line: `PASSTHROUGH records=N seconds=S rate=R first_poll_to_last_delivery` and exits.
+// Prints one line: `PASSTHROUGH records=N seconds=S rate=R cpu_seconds=C max_rss_kib=K` (the engine's catch-up
+// summary: first handled record to last delivery report, the figure consumerd logs as "caught up") and exits.
 
 import Foundation
 import Logging
@@ -34,14 +35,9 @@ let inputTopic = argument("--input") ?? "ticks.features"
 let outputTopic = argument("--output") ?? "bench.passthrough"
 let timeoutSeconds = argument("--timeout").flatMap(Double.init) ?? 300
 
-/// Copies every input to the output buffer; the first call marks "first poll".
+/// Copies every input to the output buffer.
 final class CopyHandler: RecordHandler {
-    var firstNanos: UInt64 = 0
-    var handled = 0
-
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
-        if firstNanos == 0 { firstNanos = monotonicNanos() }
-        handled += 1
         output.removeAll(keepingCapacity: true)
         output.append(contentsOf: record.value)
         let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -49,24 +45,18 @@ final class CopyHandler: RecordHandler {
     }
 }
 
-/// Counts delivery reports; stops the processor when all expected outputs are delivered.
+/// Counts delivery reports; stops the processor once it has caught up with all expected records.
 final class CountingObserver: StreamObserver, @unchecked Sendable {
     let expected: Int
     var delivered = 0
     var failed = 0
-    var lastNanos: UInt64 = 0
+    var catchUp: CatchUp?
     weak var processor: StreamProcessor?
 
     init(expected: Int) { self.expected = expected }
 
     func heartbeat() {}
-    func delivered(_ delivery: Delivery) {
-        delivered += 1
-        if delivered == expected {
-            lastNanos = monotonicNanos()
-            processor?.requestStop()
-        }
-    }
+    func delivered(_ delivery: Delivery) { delivered += 1 }
     func deliveryFailed(kind: OutputKind, error: String) { failed += 1 }
     func rebalanced(_ event: RebalanceEvent, assignedPartitions: Int) {}
     func offsetsCommitted(success: Bool, error: String?) {}
@@ -76,7 +66,11 @@ final class CountingObserver: StreamObserver, @unchecked Sendable {
     func brokerReachability(_ reachable: Bool) {}
     func consumerStatistics(_ json: String) {}
     func producerStatistics(_ json: String) {}
-    func caughtUp() {}
+    /// The engine's own first-poll-to-last-delivery figure, the same one consumerd logs as "caught up".
+    func caughtUp(_ summary: CatchUp) {
+        catchUp = summary
+        if summary.records >= expected { processor?.requestStop() }
+    }
     func inflightChanged(_ count: Int) {}
     func backPressure(_ paused: Bool) {}
     func kafkaLog(level: Int32, facility: String, message: String) {}
@@ -101,24 +95,26 @@ let processor = try StreamProcessor(
 )
 observer.processor = processor
 let started = monotonicNanos()
+let finished = Atomic<Bool>(false)
 let watchdog = Thread {
     while monotonicNanos() - started < UInt64(timeoutSeconds * 1e9) {
         Thread.sleep(forTimeInterval: 0.2)
-        if observer.lastNanos != 0 { return }
+        if finished.load(ordering: .acquiring) { return }
     }
     FileHandle.standardError.write(Data("timeout after \(timeoutSeconds) s\n".utf8))
     processor.requestStop()
 }
 watchdog.start()
 try processor.run()
-let seconds = Double(observer.lastNanos &- handler.firstNanos) / 1e9
+finished.store(true, ordering: .releasing)
 var ru = rusage()
 getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &ru)
-let cpu = Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
-if observer.lastNanos == 0 {
+guard let catchUp = observer.catchUp, catchUp.records >= expected else {
     print("PASSTHROUGH records=\(observer.delivered) expected=\(expected) failed=\(observer.failed) INCOMPLETE")
     exit(1)
 }
+// The same figures consumerd logs as "caught up": first handled record to last delivery report, and the
+// process's CPU over that stretch.
 print(String(
     format: "PASSTHROUGH records=%d seconds=%.3f rate=%.0f cpu_seconds=%.2f max_rss_kib=%d",
-    observer.delivered, seconds, Double(observer.delivered) / seconds, cpu, ru.ru_maxrss))
+    catchUp.records, catchUp.seconds, catchUp.recordsPerSecond, catchUp.cpuSeconds, ru.ru_maxrss))
