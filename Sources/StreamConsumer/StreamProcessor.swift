@@ -92,6 +92,8 @@ public final class StreamProcessor: @unchecked Sendable {
     var fatalClientError: KafkaError?
     private var subscribed = false
     private var clientsDestroyed = false
+    /// Wakes the loop when either client has work; `nil` only if no pipe could be created.
+    private let wakeup: QueueWakeup?
     /// Exactly-once mode: the open transaction, if any.
     var transaction = TransactionState()
 
@@ -158,6 +160,15 @@ public final class StreamProcessor: @unchecked Sendable {
             throw error
         }
         rd_kafka_poll_set_consumer(consumer)
+        // The consumer queue (records, and the consumer's callbacks forwarded to it) and the producer's main
+        // queue (delivery reports) both wake the loop.
+        if let wakeup = QueueWakeup(), let consumerQueue = rd_kafka_queue_get_consumer(consumer) {
+            wakeup.register(consumerQueue)
+            if let producerQueue = rd_kafka_queue_get_main(producer) { wakeup.register(producerQueue) }
+            self.wakeup = wakeup
+        } else {
+            self.wakeup = nil
+        }
         callbacks.processor = self
     }
 
@@ -172,6 +183,7 @@ public final class StreamProcessor: @unchecked Sendable {
         drainBacklog()
         for retry in retries { retry.release() }
         retries.removeAll()
+        wakeup?.unregisterAll()
         rd_kafka_destroy(consumer)
         rd_kafka_purge(producer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
         rd_kafka_poll(producer, 0)
@@ -201,30 +213,56 @@ public final class StreamProcessor: @unchecked Sendable {
             retryDueDeliveries()
             updateBackPressure()
             if paused {
-                keepConsumerAlive(timeoutMs: 20)
-                rd_kafka_poll(producer, 20)
+                keepConsumerAlive()
+                rd_kafka_poll(producer, 0)
                 storeOffsets(force: false)
+                waitForWork(timeoutMs: min(20, idleWaitMs()))
                 continue
             }
+            // Handle what has been fetched, up to a batch; the queue counts as drained only when it said so.
             var handled = 0
-            while handled < 512, let message = nextMessage(timeoutMs: 0) {
+            var drained = false
+            while handled < Self.batchLimit, inflight.count < options.maxInflight, retries.isEmpty {
+                guard let message = nextMessage(timeoutMs: 0) else {
+                    drained = true
+                    break
+                }
                 process(message)
                 handled += 1
-                if inflight.count >= options.maxInflight || !retries.isEmpty { break }
             }
-            if handled == 0 {
-                if inflight.count > 0 {
-                    rd_kafka_poll(producer, 2)
-                } else {
-                    reportCaughtUpIfIdle()
-                    if let message = nextMessage(timeoutMs: 100) { process(message) }
-                }
-            }
+            rd_kafka_poll(producer, 0)
+            if handled == 0, inflight.count == 0 { reportCaughtUpIfIdle() }
             storeOffsets(force: false)
             if isExactlyOnce { commitTransactionIfDue(idle: handled == 0) }
+            if drained { waitForWork(timeoutMs: idleWaitMs()) }
         }
         shutdown()
         if let fatalClientError { throw fatalClientError }
+    }
+
+    /// Records handled before the loop serves delivery reports, retries and offsets again.
+    static let batchLimit = 512
+
+    /// Sleeps until either client has something to serve, at most `timeoutMs`.
+    private func waitForWork(timeoutMs: Int32) {
+        if let wakeup {
+            wakeup.wait(timeoutMs: timeoutMs)
+        } else if inflight.count > 0 {
+            rd_kafka_poll(producer, min(timeoutMs, 2))
+        } else if let message = rd_kafka_consumer_poll(consumer, timeoutMs) {
+            backlog.append(message)
+        }
+    }
+
+    /// How long an idle loop may sleep: long enough not to spin, short enough to notice a stop request, a due
+    /// retry or an exactly-once transaction that is due.
+    private func idleWaitMs() -> Int32 {
+        if isExactlyOnce, transaction.open { return 10 }
+        if let due = retries.map(\.dueNanos).min() {
+            let now = Clock.monotonicNanos()
+            return due <= now ? 0 : Int32(min(100, (due - now) / 1_000_000 + 1))
+        }
+        return 100
     }
 
     // MARK: - Consuming
@@ -254,10 +292,10 @@ public final class StreamProcessor: @unchecked Sendable {
         return rd_kafka_consumer_poll(consumer, timeoutMs)
     }
 
-    /// Serves the consumer's callbacks (rebalance, commits, heartbeats to the group) while fetching is paused;
-    /// a message that was already fetched waits in the backlog, in order.
-    private func keepConsumerAlive(timeoutMs: Int32) {
-        if let message = rd_kafka_consumer_poll(consumer, timeoutMs) {
+    /// Serves the consumer's callbacks (rebalance, commits, heartbeats to the group) while fetching is paused,
+    /// until its queue is empty; messages that were already fetched wait in the backlog, in order.
+    private func keepConsumerAlive() {
+        while let message = rd_kafka_consumer_poll(consumer, 0) {
             backlog.append(message)
         }
     }
@@ -375,7 +413,7 @@ public final class StreamProcessor: @unchecked Sendable {
                     return
                 }
                 setPaused(true)
-                keepConsumerAlive(timeoutMs: 0)
+                keepConsumerAlive()
                 rd_kafka_poll(producer, 50)
                 continue
             }

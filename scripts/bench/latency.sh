@@ -13,8 +13,12 @@
 # throughput backlog file (the bundled ticks under many product ids, 16 partitions): one product on one partition
 # would overflow the mock's ~5 MiB partition retention at 50k/s and lose records.
 #
+# Per rate, a baseline run without consumerd measures the broker leg alone: the same replay into a fresh mock
+# cluster, the probe reading the *input* topic (arrival = probe receive time − the input's CreateTime). It is the
+# floor under every consumerd figure at that rate, since each input crosses that leg before consumerd sees it.
+#
 # Environment: RATES ("1000 10000 50000"), PROFILES ("throughput latency"), DURATION (20 s), SKIP (5 s of
-# warm-up not recorded), SKIP_BUILD=1.
+# warm-up not recorded), BASELINE (1: run the broker-leg baseline), SKIP_BUILD=1.
 source "$(dirname "$0")/lib.sh"
 
 RATES="${RATES:-1000 10000 50000}"
@@ -45,6 +49,35 @@ histogram_quantile() {
         }' <<< "$1"
 }
 
+# The broker leg alone, per rate: replay → mock cluster → probe on the input topic, no consumerd.
+if [ "${BASELINE:-1}" = 1 ]; then
+    for rate in $RATES; do
+        log "baseline (no consumerd) rate=$rate (load $(load))"
+        start_cluster 16 ticks.features
+        "$PROBE" --bootstrap-servers "$BOOTSTRAP" --topic ticks.features --seconds $((DURATION + 10)) \
+            --skip-seconds "$SKIP" > "$WORK/probe.out" 2> "$WORK/probe.err" &
+        probe=$!; PIDS+=("$probe")
+        sleep 1
+        KAFKA_PRODUCER_CONF_LINGER_MS=0 "$CONSUMERD" replay "$SOURCE" --rate "$rate" --loop \
+            --count $((rate * DURATION)) --bootstrap-servers "$BOOTSTRAP" > "$WORK/replay.out" 2> "$WORK/replay.err" || true
+        wait "$probe" || true
+        {
+            echo "## profile=broker-leg rate=$rate load=$(load) $(cat "$WORK/replay.out") mock_cpu_seconds=$(proc_cpu "$CLUSTER_PID")"
+            sed "s/^/   /" "$WORK/probe.out"
+        } | tee -a "$RAW" >&2
+        stop_pid "$CLUSTER_PID"
+    done
+fi
+
+# share_within BODY LE : fraction of volatility_consumer_end_to_end_seconds observations in the bucket le=LE
+# (input Kafka timestamp → delivery report ≤ LE seconds): exact for that bound, unlike interpolated quantiles.
+share_within() {
+    awk -v le="$2" '
+        /^volatility_consumer_end_to_end_seconds_bucket/ && index($0, "le=\"" le "\"") { b = $NF }
+        /^volatility_consumer_end_to_end_seconds_count/ { n = $NF }
+        END { if (n > 0) printf "%.4f\n", b / n; else print "n/a" }' <<< "$1"
+}
+
 for profile in $PROFILES; do
     for rate in $RATES; do
         log "profile=$profile rate=$rate (load $(load))"
@@ -69,7 +102,7 @@ for profile in $PROFILES; do
         {
             echo "## profile=$profile rate=$rate load=$(load) $(cat "$WORK/replay.out")"
             sed "s/^/   /" "$WORK/probe.out"
-            echo "   DAEMON p50 $(histogram_quantile "$body" 0.5) p99 $(histogram_quantile "$body" 0.99) p99.9 $(histogram_quantile "$body" 0.999) cpu_seconds=$cpu rss_kib=$rss"
+            echo "   DAEMON p50 $(histogram_quantile "$body" 0.5) p99 $(histogram_quantile "$body" 0.99) p99.9 $(histogram_quantile "$body" 0.999) within_5ms=$(share_within "$body" 0.005) cpu_seconds=$cpu rss_kib=$rss mock_cpu_seconds=$(proc_cpu "$CLUSTER_PID")"
             grep '^volatility_consumer_end_to_end_seconds' <<< "$body" | sed "s/^/   /"
         } | tee -a "$RAW" >&2
         stop_pid "$daemon"
@@ -79,10 +112,15 @@ done
 
 {
     echo
-    echo "| profile | rate/s | p50 ms | p99 ms | p99.9 ms | max ms | (probe: output CreateTime − input send time) |"
-    echo "|---|---:|---:|---:|---:|---:|---|"
+    echo "| run | rate/s | p50 ms | p99 ms | p99.9 ms | max ms | samples | daemon: delivered ≤ 5 ms |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "(broker-leg: input CreateTime → probe receives the input, no consumerd; profiles: input send time → prediction's CreateTime)"
     awk '/^## profile=/ { split($2, p, "="); split($3, r, "="); prof = p[2]; rate = r[2] }
-         /LATENCY kind=ack/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-             printf "| %s | %s | %s | %s | %s | %s | n=%s |\n", prof, rate, v["p50_ms"], v["p99_ms"], v["p999_ms"], v["max_ms"], v["count"] }' "$RAW"
+         (prof == "broker-leg" && /LATENCY kind=arrival/) || (prof != "broker-leg" && /LATENCY kind=ack/) {
+             for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+             line = sprintf("| %s | %s | %s | %s | %s | %s | %s |", prof, rate, v["p50_ms"], v["p99_ms"], v["p999_ms"], v["max_ms"], v["count"])
+             if (prof == "broker-leg") print line " — |"; else pending = line }
+         /DAEMON / && pending != "" { for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "within_5ms") w = kv[2] }
+             print pending " " w " |"; pending = "" }' "$RAW"
 } | tee -a "$RAW"
 log "raw runs: $RAW"

@@ -55,12 +55,15 @@ let seconds = argument("--seconds").flatMap(Double.init) ?? 20
 let skipSeconds = argument("--skip-seconds").flatMap(Double.init) ?? 3
 let expected = argument("--expect").flatMap(Int.init)
 
+// KAFKA_CONF_* / KAFKA_CONSUMER_CONF_* overrides, as consumerd reads them (e.g. what a broker other than the mock
+// needs).
+let environmentSettings = try KafkaSettings.fromEnvironment(ProcessInfo.processInfo.environment)
 let reader = try TopicReader(
     bootstrapServers: bootstrap, topic: topic,
     properties: [
         KafkaProperty(name: "fetch.wait.max.ms", value: "1", source: "probe"),
         KafkaProperty(name: "fetch.error.backoff.ms", value: "10", source: "probe"),
-    ])
+    ] + environmentSettings.commonProperties + environmentSettings.consumerProperties)
 // The topic may not exist yet when the probe starts before the daemon's first output.
 var startError: Error?
 for _ in 0..<100 {
@@ -85,7 +88,10 @@ while wallSeconds() - started < seconds {
         let now = wallSeconds()
         seen += 1
         if firstSeen == nil { firstSeen = now }
-        guard let t = eventTime(record.value), now - firstSeen! >= skipSeconds else { continue }
+        // Records without `event_time` (e.g. the input topic itself) are timed from their Kafka CreateTime: the
+        // arrival figure is then "produced → received by this probe", the broker-and-fetch leg alone.
+        let fallback: Double? = record.timestampMs >= 0 ? Double(record.timestampMs) / 1000 : nil
+        guard let t = eventTime(record.value) ?? fallback, now - firstSeen! >= skipSeconds else { continue }
         arrival.record(UInt64(max(0, now - t) * 1e6))
         if record.timestampMs >= 0 {
             ack.record(UInt64(max(0, Double(record.timestampMs) / 1000 - t) * 1e6))
