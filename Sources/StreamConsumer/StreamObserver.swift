@@ -35,7 +35,7 @@ public protocol StreamObserver: AnyObject, Sendable {
     /// Every assigned partition is at its high watermark and nothing is in flight; `summary` covers the
     /// records handled since the previous call.
     func caughtUp(_ summary: CatchUp)
-    /// Inputs handed to the producer and not yet acknowledged.
+    /// Inputs handed to the producer and not yet acknowledged (reported once per loop pass when it changed).
     func inflightChanged(_ count: Int)
     /// Fetching was paused (`true`) or resumed (`false`) for back-pressure.
     func backPressure(_ paused: Bool)

@@ -86,6 +86,7 @@ public final class StreamProcessor: @unchecked Sendable {
     private var paused = false
     private var caughtUpReported = false
     private var catchUp = CatchUpTracker()
+    private var reportedInflight = 0
     private var brokerReachable: Bool?
     private var outputBuffer: [UInt8] = []
     private var lastStoreNanos: UInt64 = 0
@@ -215,6 +216,7 @@ public final class StreamProcessor: @unchecked Sendable {
             if paused {
                 keepConsumerAlive()
                 rd_kafka_poll(producer, 0)
+                reportInflight()
                 storeOffsets(force: false)
                 waitForWork(timeoutMs: min(20, idleWaitMs()))
                 continue
@@ -231,6 +233,7 @@ public final class StreamProcessor: @unchecked Sendable {
                 handled += 1
             }
             rd_kafka_poll(producer, 0)
+            reportInflight()
             if handled == 0, inflight.count == 0 { reportCaughtUpIfIdle() }
             storeOffsets(force: false)
             if isExactlyOnce { commitTransactionIfDue(idle: handled == 0) }
@@ -401,10 +404,7 @@ public final class StreamProcessor: @unchecked Sendable {
                 producer, topic: topic.pointer, key: key, value: value, headers: headers,
                 timestampMs: timestampMs, opaque: InflightTable.opaque(for: slot)
             )
-            if error == RD_KAFKA_RESP_ERR_NO_ERROR {
-                observer.inflightChanged(inflight.count)
-                return
-            }
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if error == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                 if stopRequested.load(ordering: .acquiring) {
                     // Not produced and not stored: the input is read again after restart.
@@ -458,7 +458,6 @@ public final class StreamProcessor: @unchecked Sendable {
         catchUp.recordDelivery(atNanos: now)
         let elapsed = Double(now &- record.producedAtNanos) / 1e9
         observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))
-        observer.inflightChanged(inflight.count)
     }
 
     private func complete(_ record: InflightRecord) {
@@ -716,6 +715,13 @@ public final class StreamProcessor: @unchecked Sendable {
     }
 
     // MARK: - Health signals
+
+    /// Tells the observer the in-flight count once per loop pass (not per record) when it changed.
+    private func reportInflight() {
+        guard inflight.count != reportedInflight else { return }
+        reportedInflight = inflight.count
+        observer.inflightChanged(reportedInflight)
+    }
 
     /// Catch-ups of at least this many records are logged at info level.
     static let catchUpLogMinimumRecords = 1000
