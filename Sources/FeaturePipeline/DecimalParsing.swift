@@ -10,7 +10,9 @@ import Darwin
 /// Python's `float()`), without allocating.
 ///
 /// Short inputs take an exact fast path (≤ 19 significant digits whose value is ≤ 2^53 and a power-of-ten
-/// scale ≤ 22, where one IEEE multiplication or division is correctly rounded). Everything else goes through
+/// scale ≤ 22, where one IEEE multiplication or division is correctly rounded); other inputs with ≤ 19
+/// significant digits and a scale within ±27 are converted in extended precision where the platform has it
+/// (see `DecimalParsing+Extended.swift`), which is also correctly rounded. Everything else goes through
 /// the C library's correctly rounded `strtod` on a NUL-terminated stack copy; if `strtod` does not consume
 /// the whole text (e.g. a process-wide locale with a different decimal separator), Swift's locale-independent
 /// `Double(String)` is used instead.
@@ -79,7 +81,7 @@ enum DecimalParsing {
         return nil
     }
 
-    /// Exact conversion for short inputs; `nil` when the input is outside the exactly representable range.
+    /// Correctly rounded conversion for short inputs; `nil` when the input needs `strtod`.
     /// Accepts an optional leading `+`/`-`, digits, optional fraction, optional exponent (already validated).
     private static func fastPath(_ p: UnsafePointer<UInt8>, count: Int) -> Double? {
         var i = 0
@@ -123,9 +125,15 @@ enum DecimalParsing {
         }
         guard i == count else { return nil }
         if mantissa == 0 { return negative ? -0.0 : 0.0 }
-        guard mantissa <= (1 << 53), scale >= -22, scale <= 22 else { return nil }
-        let m = Double(mantissa)
-        let value = scale >= 0 ? m * self.exactPowersOfTen[scale] : m / self.exactPowersOfTen[-scale]
+        let value: Double
+        if mantissa <= (1 << 53), scale >= -22, scale <= 22 {
+            let m = Double(mantissa)
+            value = scale >= 0 ? m * self.exactPowersOfTen[scale] : m / self.exactPowersOfTen[-scale]
+        } else if let extended = self.extendedPrecision(mantissa: mantissa, scale: scale) {
+            value = extended
+        } else {
+            return nil
+        }
         return negative ? -value : value
     }
 

@@ -8,69 +8,49 @@
 enum ISO8601Parsing {
     /// - Returns: epoch seconds, or `nil` if the text is not such a timestamp.
     static func epochSeconds(_ p: UnsafePointer<UInt8>, count: Int) -> Double? {
-        var i = 0
-
-        func number(_ width: Int) -> Int? {
-            guard i + width <= count else { return nil }
-            var value = 0
-            for k in 0..<width {
-                let d = p[i + k] &- UInt8(ascii: "0")
-                guard d < 10 else { return nil }
-                value = value * 10 + Int(d)
-            }
-            i += width
-            return value
-        }
-        func take(_ c: UInt8) -> Bool {
-            guard i < count, p[i] == c else { return false }
-            i += 1
-            return true
-        }
-
-        guard let year = number(4), take(UInt8(ascii: "-")),
-            let month = number(2), take(UInt8(ascii: "-")),
-            let day = number(2)
+        var c = Cursor(p: p, count: count)
+        guard let year = c.number(4), c.take(UInt8(ascii: "-")),
+            let month = c.number(2), c.take(UInt8(ascii: "-")),
+            let day = c.number(2)
         else { return nil }
-        guard i < count, p[i] == UInt8(ascii: "T") || p[i] == UInt8(ascii: "t") || p[i] == UInt8(ascii: " ")
-        else { return nil }
-        i += 1
-        guard let hour = number(2), take(UInt8(ascii: ":")), let minute = number(2) else { return nil }
+        guard c.take(UInt8(ascii: "T")) || c.take(UInt8(ascii: "t")) || c.take(UInt8(ascii: " ")) else { return nil }
+        guard let hour = c.number(2), c.take(UInt8(ascii: ":")), let minute = c.number(2) else { return nil }
         var second = 0
         var micros = 0
-        if take(UInt8(ascii: ":")) {
-            guard let s = number(2) else { return nil }
+        if c.take(UInt8(ascii: ":")) {
+            guard let s = c.number(2) else { return nil }
             second = s
-            if take(UInt8(ascii: ".")) || take(UInt8(ascii: ",")) {
+            if c.take(UInt8(ascii: ".")) || c.take(UInt8(ascii: ",")) {
                 var digits = 0
-                while i < count, p[i] &- UInt8(ascii: "0") < 10 {
-                    if digits < 6 { micros = micros * 10 + Int(p[i] &- UInt8(ascii: "0")) }
+                while c.i < count, p[c.i] &- UInt8(ascii: "0") < 10 {
+                    if digits < 6 { micros = micros * 10 + Int(p[c.i] &- UInt8(ascii: "0")) }
                     digits += 1
-                    i += 1
+                    c.i += 1
                 }
                 guard digits > 0 else { return nil }
                 for _ in min(digits, 6)..<6 { micros *= 10 }
             }
         }
         var offsetSeconds = 0
-        if i < count {
-            let c = p[i]
-            if c == UInt8(ascii: "Z") || c == UInt8(ascii: "z") {
-                i += 1
-            } else if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
-                i += 1
-                guard let oh = number(2), oh < 24 else { return nil }
+        if c.i < count {
+            let sign = p[c.i]
+            if sign == UInt8(ascii: "Z") || sign == UInt8(ascii: "z") {
+                c.i += 1
+            } else if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+                c.i += 1
+                guard let oh = c.number(2), oh < 24 else { return nil }
                 var om = 0
-                if i < count {
-                    _ = take(UInt8(ascii: ":"))
-                    guard let m = number(2), m < 60 else { return nil }
+                if c.i < count {
+                    _ = c.take(UInt8(ascii: ":"))
+                    guard let m = c.number(2), m < 60 else { return nil }
                     om = m
                 }
-                offsetSeconds = (oh * 3600 + om * 60) * (c == UInt8(ascii: "-") ? -1 : 1)
+                offsetSeconds = (oh * 3600 + om * 60) * (sign == UInt8(ascii: "-") ? -1 : 1)
             } else {
                 return nil
             }
         }
-        guard i == count else { return nil }
+        guard c.i == count else { return nil }
         guard (1...12).contains(month), day >= 1, day <= self.daysInMonth(year: year, month: month),
             hour < 24, minute < 60, second < 60
         else { return nil }
@@ -78,6 +58,36 @@ enum ISO8601Parsing {
         let days = self.daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return Double(seconds * 1_000_000 + micros) / 1e6
+    }
+
+    /// A read position in the text. (A value type with mutating methods rather than nested functions
+    /// capturing a `var`, which would cost a dynamic exclusivity check on every access.)
+    private struct Cursor {
+        let p: UnsafePointer<UInt8>
+        let count: Int
+        var i = 0
+
+        /// Reads exactly `width` decimal digits.
+        @inline(__always)
+        mutating func number(_ width: Int) -> Int? {
+            guard self.i + width <= self.count else { return nil }
+            var value = 0
+            for k in 0..<width {
+                let d = self.p[self.i + k] &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }
+                value = value * 10 + Int(d)
+            }
+            self.i += width
+            return value
+        }
+
+        /// Consumes `c` if it is the next byte.
+        @inline(__always)
+        mutating func take(_ c: UInt8) -> Bool {
+            guard self.i < self.count, self.p[self.i] == c else { return false }
+            self.i += 1
+            return true
+        }
     }
 
     private static func isLeap(_ year: Int) -> Bool {

@@ -14,10 +14,19 @@ enum JSONValueKind: UInt8, Sendable {
 /// For strings `start..<end` excludes the quotes and `hasEscapes` tells whether the raw bytes contain
 /// backslash escapes (so they must be unescaped before use). For other kinds it covers the whole value.
 struct JSONValueSpan: Sendable {
-    var kind: JSONValueKind
+    // The one-byte fields come last so that the span packs into 24 bytes (``RecordFields`` holds twelve).
     var start: Int
     var end: Int
+    var kind: JSONValueKind
     var hasEscapes: Bool
+
+    @inline(__always)
+    init(kind: JSONValueKind, start: Int, end: Int, hasEscapes: Bool) {
+        self.start = start
+        self.end = end
+        self.kind = kind
+        self.hasEscapes = hasEscapes
+    }
 
     var count: Int { self.end - self.start }
 }
@@ -30,15 +39,23 @@ struct JSONValueSpan: Sendable {
 ///
 /// Depth counts open containers: the top-level object or array is depth 1.
 struct JSONScanner {
-    private let base: UnsafePointer<UInt8>
-    private let count: Int
+    let base: UnsafePointer<UInt8>
+    let count: Int
     private let maxDepth: Int
-    private(set) var index: Int = 0
+    var index: Int = 0
+    /// Where to unescape one top-level member's string value while scanning it, if anywhere.
+    private let capture: JSONStringCapture?
+    /// The unescaped length of the last top-level member named `capture.memberName`, when that member's value
+    /// was a string (its bytes are at `capture.destination`); `nil` otherwise.
+    private(set) var capturedLength: Int?
 
-    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
+    /// - Parameter capture: a member of the top-level object whose string value is unescaped during the scan
+    ///   (ignored unless `capture.capacity >= count`).
+    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, capture: JSONStringCapture? = nil) {
         self.base = base
         self.count = count
         self.maxDepth = max(1, maxDepth)
+        self.capture = capture.flatMap { $0.capacity >= count ? $0 : nil }
     }
 
     /// The byte at `index`, or 0 past the end (0 is never valid where a structural byte is expected).
@@ -107,7 +124,19 @@ struct JSONScanner {
             guard self.current() == UInt8(ascii: ":") else { throw self.unexpected("':'") }
             self.index &+= 1
             self.skipWhitespace()
-            let value = try self.scanValue(depth: 2)
+            let value: JSONValueSpan
+            if let capture = self.capture, self.keyEquals(key, capture.memberName) {
+                if self.current() == UInt8(ascii: "\"") {
+                    let scanned = try self.scanString(unescapingInto: capture.destination)
+                    value = scanned.span
+                    self.capturedLength = scanned.length
+                } else {
+                    value = try self.scanValue(depth: 2)
+                    self.capturedLength = nil
+                }
+            } else {
+                value = try self.scanValue(depth: 2)
+            }
             try member(key, value)
             self.skipWhitespace()
             switch self.current() {
@@ -200,14 +229,38 @@ struct JSONScanner {
     }
 
     @inline(__always)
-    private static func isHex(_ c: UInt8) -> Bool {
+    static func isHex(_ c: UInt8) -> Bool {
         (c &- UInt8(ascii: "0") < 10) || ((c | 0x20) &- UInt8(ascii: "a") < 6)
     }
 
     /// Scans a string starting at the opening quote, validating escapes, control characters and UTF-8.
+    @inline(__always)
     mutating func scanString() throws(RecordError) -> JSONValueSpan {
         self.index &+= 1  // opening quote
         let start = self.index
+        // Fast path for the common short, plain string: the first byte needing attention is the closing
+        // quote, taken from the loaded word rather than re-read from memory.
+        while self.index &+ 8 <= self.count {
+            let word = SWAR.load(self.base, self.index)
+            let special = SWAR.stringSpecialMask(word)
+            if special == 0 {
+                self.index &+= 8
+                continue
+            }
+            let shift = special.trailingZeroBitCount & ~7
+            self.index &+= shift >> 3
+            if UInt8(truncatingIfNeeded: word >> UInt64(shift)) == UInt8(ascii: "\"") {
+                let span = JSONValueSpan(kind: .string, start: start, end: self.index, hasEscapes: false)
+                self.index &+= 1
+                return span
+            }
+            break
+        }
+        return try self.scanStringRest(start: start)
+    }
+
+    /// The general string loop of ``scanString()``, from `index` (inside the string that began at `start`).
+    private mutating func scanStringRest(start: Int) throws(RecordError) -> JSONValueSpan {
         var hasEscapes = false
         while true {
             self.index = SWAR.skipPlainStringBytes(self.base, from: self.index, count: self.count)
@@ -220,6 +273,11 @@ struct JSONScanner {
             } else if c == UInt8(ascii: "\\") {
                 hasEscapes = true
                 let escaped = self.index &+ 1 < self.count ? self.base[self.index &+ 1] : 0
+                if escaped == UInt8(ascii: "\"") || escaped == UInt8(ascii: "\\") {
+                    // The common case (JSON nested in a string), tested first to avoid a jump table.
+                    self.index &+= 2
+                    continue
+                }
                 switch escaped {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
                     UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
@@ -244,7 +302,7 @@ struct JSONScanner {
     }
 
     /// Validates one multi-byte UTF-8 sequence (Unicode table 3-7: no overlongs, surrogates or > U+10FFFF).
-    private mutating func scanUTF8Sequence(lead: UInt8) throws(RecordError) {
+    mutating func scanUTF8Sequence(lead: UInt8) throws(RecordError) {
         let length: Int
         var low: UInt8 = 0x80
         var high: UInt8 = 0xBF
@@ -349,158 +407,5 @@ struct JSONScanner {
                 }
             }
         }
-    }
-}
-
-/// Decoding of JSON string contents whose escapes were already validated by ``JSONScanner``.
-enum JSONUnescaper {
-    @inline(__always)
-    private static func hexValue(_ c: UInt8) -> UInt32 {
-        if c &- UInt8(ascii: "0") < 10 { return UInt32(c &- UInt8(ascii: "0")) }
-        return UInt32((c | 0x20) &- UInt8(ascii: "a")) &+ 10
-    }
-
-    private static func readHex4(_ p: UnsafePointer<UInt8>) -> UInt32 {
-        (hexValue(p[0]) << 12) | (hexValue(p[1]) << 8) | (hexValue(p[2]) << 4) | hexValue(p[3])
-    }
-
-    /// Writes the UTF-8 of the validated string body `source[0..<count]` into `destination`, which must have
-    /// room for at least `count` bytes (unescaped text is never longer than its escaped form).
-    ///
-    /// Lone UTF-16 surrogates (legal JSON syntax, not valid Unicode) become U+FFFD.
-    /// - Returns: the number of bytes written.
-    static func unescape(_ source: UnsafePointer<UInt8>, count: Int, into destination: UnsafeMutablePointer<UInt8>) -> Int {
-        var i = 0
-        var o = 0
-        while i < count {
-            // Copy backslash-free runs eight bytes at a time.
-            // (o <= i, so an 8-byte store at o stays within the destination's `count` bytes.)
-            while i &+ 8 <= count {
-                let word = SWAR.load(source, i)
-                UnsafeMutableRawPointer(destination + o).storeBytes(of: word.littleEndian, as: UInt64.self)
-                let backslash = SWAR.matchMask(word, UInt8(ascii: "\\"))
-                if backslash != 0 {
-                    let plain = backslash.trailingZeroBitCount >> 3
-                    i &+= plain
-                    o &+= plain
-                    break
-                }
-                i &+= 8
-                o &+= 8
-            }
-            guard i < count else { break }
-            let c = source[i]
-            if c != UInt8(ascii: "\\") {
-                destination[o] = c
-                o &+= 1
-                i &+= 1
-                continue
-            }
-            let e = source[i &+ 1]
-            i &+= 2
-            switch e {
-            case UInt8(ascii: "b"): destination[o] = 0x08
-            case UInt8(ascii: "f"): destination[o] = 0x0C
-            case UInt8(ascii: "n"): destination[o] = 0x0A
-            case UInt8(ascii: "r"): destination[o] = 0x0D
-            case UInt8(ascii: "t"): destination[o] = 0x09
-            case UInt8(ascii: "u"):
-                var scalar = readHex4(source + i)
-                i &+= 4
-                if scalar >= 0xD800 && scalar < 0xDC00 {
-                    if i &+ 6 <= count, source[i] == UInt8(ascii: "\\"), source[i &+ 1] == UInt8(ascii: "u") {
-                        let low = readHex4(source + (i &+ 2))
-                        if low >= 0xDC00 && low < 0xE000 {
-                            scalar = 0x10000 &+ ((scalar &- 0xD800) << 10) &+ (low &- 0xDC00)
-                            i &+= 6
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else {
-                        scalar = 0xFFFD
-                    }
-                } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                    scalar = 0xFFFD
-                }
-                o &+= encodeUTF8(scalar, into: destination + o)
-                continue
-            default: destination[o] = e  // '"', '\\', '/'
-            }
-            o &+= 1
-        }
-        return o
-    }
-
-    private static func encodeUTF8(_ scalar: UInt32, into p: UnsafeMutablePointer<UInt8>) -> Int {
-        switch scalar {
-        case 0..<0x80:
-            p[0] = UInt8(scalar)
-            return 1
-        case 0x80..<0x800:
-            p[0] = UInt8(0xC0 | (scalar >> 6))
-            p[1] = UInt8(0x80 | (scalar & 0x3F))
-            return 2
-        case 0x800..<0x10000:
-            p[0] = UInt8(0xE0 | (scalar >> 12))
-            p[1] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
-            p[2] = UInt8(0x80 | (scalar & 0x3F))
-            return 3
-        default:
-            p[0] = UInt8(0xF0 | (scalar >> 18))
-            p[1] = UInt8(0x80 | ((scalar >> 12) & 0x3F))
-            p[2] = UInt8(0x80 | ((scalar >> 6) & 0x3F))
-            p[3] = UInt8(0x80 | (scalar & 0x3F))
-            return 4
-        }
-    }
-}
-
-/// Eight-bytes-at-a-time ("SIMD within a register") helpers for the string hot loops.
-enum SWAR {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highs: UInt64 = 0x8080_8080_8080_8080
-
-    /// Non-zero if any byte of `word` is zero.
-    @inline(__always)
-    private static func zeroByteMask(_ word: UInt64) -> UInt64 {
-        (word &- ones) & ~word & highs
-    }
-
-    /// High bit set in each byte of `word` equal to `byte` (exact for the lowest such byte; bytes above a
-    /// match may be flagged spuriously, which only matters beyond the first match).
-    @inline(__always)
-    static func matchMask(_ word: UInt64, _ byte: UInt8) -> UInt64 {
-        zeroByteMask(word ^ (ones &* UInt64(byte)))
-    }
-
-    /// Non-zero if any byte of `word` equals `byte`.
-    @inline(__always)
-    static func hasByte(_ word: UInt64, _ byte: UInt8) -> Bool {
-        matchMask(word, byte) != 0
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<UInt8>, _ i: Int) -> UInt64 {
-        UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
-    }
-
-    /// Advances past bytes that need no attention inside a JSON string — printable ASCII other than `"` and
-    /// `\\` — eight at a time, and returns the index of the first byte that may need attention (or the start
-    /// of a final block shorter than eight bytes, which the caller examines byte by byte).
-    @inline(__always)
-    static func skipPlainStringBytes(_ p: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
-        var i = start
-        while i &+ 8 <= count {
-            let word = load(p, i)
-            // Bytes < 0x20 (exact for ASCII; bytes >= 0x80 are flagged by the high-bit term anyway).
-            let control = (word &- ones &* 0x20) & ~word & highs
-            let special = control | (word & highs) | matchMask(word, UInt8(ascii: "\"")) | matchMask(word, UInt8(ascii: "\\"))
-            if special != 0 {
-                // The lowest flagged byte of each mask is a true match, so this is the first special byte.
-                return i &+ special.trailingZeroBitCount >> 3
-            }
-            i &+= 8
-        }
-        return i
     }
 }

@@ -22,8 +22,9 @@
 ///   `pair`, then the Kafka key (valid UTF-8, non-empty); the payload always wins over the key;
 /// - duplicate member names: the last occurrence wins, as with Python's `json`.
 ///
-/// Decoding does not allocate except for product ids longer than 15 UTF-8 bytes (the `String`), and for
-/// nested `raw` strings too large for a stack scratch buffer.
+/// Decoding does not allocate except for product ids longer than 15 UTF-8 bytes (the `String`), and for a
+/// scratch buffer that does not fit on the stack (as large as the record, for records up to 16 KiB, into which
+/// the envelope's `raw` is unescaped while it is validated; as large as `raw`, for larger envelopes).
 public struct RecordDecoder: Sendable {
     /// Earliest accepted event time: 2000-01-01T00:00:00Z. Rejects e.g. seconds-since-boot clocks.
     public static let minimumEventTime: Double = 946_684_800
@@ -33,9 +34,23 @@ public struct RecordDecoder: Sendable {
     /// Containers nested deeper than this are a `parse_error`. The top-level object is depth 1.
     public let maxNestingDepth: Int
 
+    /// Records up to this many bytes get a stack scratch buffer as large as the record, into which the
+    /// envelope's `raw` string is unescaped in the same pass that validates it. Larger records (rare) unescape
+    /// `raw` in a second pass, into a buffer of its own size; the result is the same either way.
+    let singlePassRawLimit: Int
+
+    /// The default ``singlePassRawLimit``: far above real envelopes (~500 bytes), small enough for the stack.
+    static let defaultSinglePassRawLimit = 16 * 1024
+
     /// Creates a decoder; `maxNestingDepth` bounds JSON nesting (values below 1 are treated as 1).
     public init(maxNestingDepth: Int = 64) {
+        self.init(maxNestingDepth: maxNestingDepth, singlePassRawLimit: Self.defaultSinglePassRawLimit)
+    }
+
+    /// Creates a decoder with a given ``singlePassRawLimit`` (tests use 0 to force the two-pass path).
+    init(maxNestingDepth: Int, singlePassRawLimit: Int) {
         self.maxNestingDepth = max(1, maxNestingDepth)
+        self.singlePassRawLimit = singlePassRawLimit
     }
 
     /// Decodes one record.
@@ -55,7 +70,28 @@ public struct RecordDecoder: Sendable {
     ) throws(RecordError) -> DecodedRecord {
         guard value.count > 0, let start = value.baseAddress else { throw .parse("empty record", at: 0) }
         let base = start.assumingMemoryBound(to: UInt8.self)
-        let outer = try ScannedObject(scanning: base, count: value.count, maxDepth: self.maxNestingDepth, context: nil)
+        guard value.count <= self.singlePassRawLimit else {
+            return try self.decode(base, count: value.count, scratch: nil, key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+        }
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: value.count) {
+            (scratch) throws(RecordError) -> DecodedRecord in
+            try self.decode(
+                base, count: value.count, scratch: scratch.baseAddress, key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+        }
+    }
+
+    /// Decodes `count` bytes at `base`; `scratch`, if any, has room for `count` bytes.
+    private func decode(
+        _ base: UnsafePointer<UInt8>,
+        count: Int,
+        scratch: UnsafeMutablePointer<UInt8>?,
+        key: UnsafeRawBufferPointer?,
+        kafkaTimestamp: Double?,
+        now: Double
+    ) throws(RecordError) -> DecodedRecord {
+        let capture = scratch.map { JSONStringCapture(memberName: "raw", destination: $0, capacity: count) }
+        let outer = try ScannedObject(
+            scanning: base, count: count, maxDepth: self.maxNestingDepth, context: nil, capture: capture)
 
         if let raw = outer.fields.raw {
             guard raw.kind == .string else {
@@ -64,6 +100,14 @@ public struct RecordDecoder: Sendable {
             guard raw.hasEscapes else {
                 let inner = try ScannedObject(
                     scanning: base + raw.start, count: raw.count, maxDepth: self.maxNestingDepth, context: "raw")
+                return try self.assemble(
+                    envelope: outer, message: inner, isRawMessage: true,
+                    key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+            }
+            if let scratch, let length = outer.capturedLength {
+                // Already unescaped by the scan.
+                let inner = try ScannedObject(
+                    scanning: UnsafePointer(scratch), count: length, maxDepth: self.maxNestingDepth, context: "raw")
                 return try self.assemble(
                     envelope: outer, message: inner, isRawMessage: true,
                     key: key, kafkaTimestamp: kafkaTimestamp, now: now)
@@ -81,7 +125,7 @@ public struct RecordDecoder: Sendable {
         }
         if outer.fields.type != nil {
             return try self.assemble(
-                envelope: nil, message: outer, isRawMessage: true,
+                envelope: ScannedObject(noMembersAt: base), message: outer, isRawMessage: true,
                 key: key, kafkaTimestamp: kafkaTimestamp, now: now)
         }
         guard outer.fields.hasFeaturizerFields else {
@@ -90,25 +134,24 @@ public struct RecordDecoder: Sendable {
                     + "(none of 'price', 'timestamp', 'product_id', 'type', 'raw' present)")
         }
         return try self.assemble(
-            envelope: nil, message: outer, isRawMessage: false,
+            envelope: ScannedObject(noMembersAt: base), message: outer, isRawMessage: false,
             key: key, kafkaTimestamp: kafkaTimestamp, now: now)
     }
 
     private func assemble(
-        envelope: ScannedObject?,
+        envelope: ScannedObject,
         message: ScannedObject,
         isRawMessage: Bool,
         key: UnsafeRawBufferPointer?,
         kafkaTimestamp: Double?,
         now: Double
     ) throws(RecordError) -> DecodedRecord {
-        let fields = message.fields
-        if isRawMessage, let type = fields.type, type.kind != .null {
+        if isRawMessage, let type = message.fields.type, type.kind != .null {
             guard type.kind == .string else { throw .schema("field 'type' is not a string") }
             if !message.string(type, equals: "ticker") { return .control }
         }
 
-        guard let priceSpan = fields.price else { throw .schema("missing field 'price'") }
+        guard let priceSpan = message.fields.price else { throw .schema("missing field 'price'") }
         let price = try message.number(priceSpan, field: "price")
         guard price.isFinite, price > 0 else { throw .invalid("price \(price) is not a finite positive number") }
 
@@ -148,14 +191,12 @@ public struct RecordDecoder: Sendable {
     }
 
     private static func eventTime(
-        envelope: ScannedObject?,
+        envelope: ScannedObject,
         message: ScannedObject,
         kafkaTimestamp: Double?
     ) throws(RecordError) -> Double {
-        if let envelope {
-            if let t = try envelope.epochSeconds(envelope.fields.timestamp, field: "timestamp") { return t }
-            if let t = try envelope.epochSeconds(envelope.fields.ts, field: "ts") { return t }
-        }
+        if let t = try envelope.epochSeconds(envelope.fields.timestamp, field: "timestamp") { return t }
+        if let t = try envelope.epochSeconds(envelope.fields.ts, field: "ts") { return t }
         if let t = try message.epochSeconds(message.fields.timestamp, field: "timestamp") { return t }
         if let t = try message.epochSeconds(message.fields.ts, field: "ts") { return t }
         if let span = message.fields.time, span.kind != .null {
@@ -172,14 +213,12 @@ public struct RecordDecoder: Sendable {
     }
 
     private static func productId(
-        envelope: ScannedObject?,
+        envelope: ScannedObject,
         message: ScannedObject,
         key: UnsafeRawBufferPointer?
     ) throws(RecordError) -> String {
-        if let envelope {
-            if let id = try envelope.optionalString(envelope.fields.productId, field: "product_id") { return id }
-            if let id = try envelope.optionalString(envelope.fields.pair, field: "pair") { return id }
-        }
+        if let id = try envelope.optionalString(envelope.fields.productId, field: "product_id") { return id }
+        if let id = try envelope.optionalString(envelope.fields.pair, field: "pair") { return id }
         if let id = try message.optionalString(message.fields.productId, field: "product_id") { return id }
         if let id = try message.optionalString(message.fields.pair, field: "pair") { return id }
         if let key, key.count > 0, let id = String(validating: key, as: UTF8.self) {

@@ -4,23 +4,28 @@
 /// when the JSON type is wrong.
 struct ScannedObject {
     let base: UnsafePointer<UInt8>
-    let fields: RecordFields
+    private(set) var fields = RecordFields()
+    /// The unescaped length of the captured member's string value (see ``JSONScanner/capturedLength``).
+    private(set) var capturedLength: Int? = nil
 
     /// Scans `count` bytes as one JSON document whose top level must be an object.
     ///
-    /// - Parameter context: the enclosing field for nested documents (e.g. `raw`), used in error messages.
+    /// - Parameters:
+    ///   - context: the enclosing field for nested documents (e.g. `raw`), used in error messages.
+    ///   - capture: a top-level member whose string value is unescaped while it is validated.
     init(
         scanning base: UnsafePointer<UInt8>,
         count: Int,
         maxDepth: Int,
-        context: StaticString?
+        context: StaticString?,
+        capture: JSONStringCapture? = nil
     ) throws(RecordError) {
         guard count > 0 else {
             if let context { throw .parse("field '\(context)' is an empty string, expected a JSON object", at: 0) }
             throw .parse("empty record", at: 0)
         }
-        var scanner = JSONScanner(base: base, count: count, maxDepth: maxDepth)
-        var fields = RecordFields()
+        var scanner = JSONScanner(base: base, count: count, maxDepth: maxDepth, capture: capture)
+        self.base = base
         let isObject: Bool
         do {
             isObject = try scanner.scanDocument { (key, value) throws(RecordError) in
@@ -28,10 +33,11 @@ struct ScannedObject {
                     withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(key.count, 1)) { buffer in
                         guard let out = buffer.baseAddress else { return }
                         let n = JSONUnescaper.unescape(base + key.start, count: key.count, into: out)
-                        fields.record(key: UnsafePointer(out), count: n, value: value)
+                        self.fields.record(key: UnsafePointer(out), count: n, value: value)
                     }
                 } else {
-                    fields.record(key: base + key.start, count: key.count, value: value)
+                    // Recorded straight into `self.fields`, saving a copy of the ~300-byte fields at the end.
+                    self.fields.record(key: base + key.start, count: key.count, value: value)
                 }
             }
         } catch {
@@ -42,8 +48,13 @@ struct ScannedObject {
             if let context { throw .schema("field '\(context)' does not contain a JSON object") }
             throw .schema("top-level JSON value is not an object")
         }
+        self.capturedLength = scanner.capturedLength
+    }
+
+    /// An object without members: the envelope of a record that has none (so its lookups all find nothing).
+    /// (Cheaper than an optional envelope, which costs copies of the whole ~300-byte object.)
+    init(noMembersAt base: UnsafePointer<UInt8>) {
         self.base = base
-        self.fields = fields
     }
 
     /// Calls `body` with the UTF-8 bytes of a string value, unescaped if needed (on the stack when small).
