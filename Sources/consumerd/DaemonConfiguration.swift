@@ -45,7 +45,7 @@ struct DaemonConfiguration: Sendable {
         ("KAFKA_PRODUCER_CONF_<NAME>", "-", "librdkafka property for the producer only"),
         ("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
         ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
-        ("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (1 ms, 5 ms)"),
+        ("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (linger 0 ms, fetch wait 1 ms)"),
         ("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
         ("STATE_MAX_KEYS", "100000", "products with rolling windows held per input partition; a new product evicts the least recently updated"),
         ("STATE_IDLE_SECONDS", "3600", "a product's window is dropped after this long without ticks (event time; at least 60)"),

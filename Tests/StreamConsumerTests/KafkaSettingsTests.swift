@@ -33,6 +33,35 @@ import Testing
         #expect(settings.producerProperties.map(\.name) == ["linger.ms"])
     }
 
+    /// The value librdkafka ends up with: the last setting of `name` wins, as when the list is applied in order.
+    static func effective(_ name: String, in properties: [KafkaProperty]) -> String? {
+        properties.last { $0.name == name }?.value
+    }
+
+    @Test func performanceProfileSetsBatchingAndExplicitOverridesWin() throws {
+        let throughput = try KafkaSettings.fromEnvironment([:])
+        #expect(Self.effective("linger.ms", in: ClientProperties.producer(throughput, bootstrapServers: "b")) == "5")
+        #expect(Self.effective("fetch.wait.max.ms", in: ClientProperties.consumer(throughput, bootstrapServers: "b")) == "50")
+
+        let latency = try KafkaSettings.fromEnvironment(["PERFORMANCE_PROFILE": "Latency"])
+        #expect(Self.effective("linger.ms", in: ClientProperties.producer(latency, bootstrapServers: "b")) == "0")
+        #expect(Self.effective("fetch.wait.max.ms", in: ClientProperties.consumer(latency, bootstrapServers: "b")) == "1")
+
+        let overridden = try KafkaSettings.fromEnvironment([
+            "PERFORMANCE_PROFILE": "latency", "KAFKA_CONSUMER_CONF_FETCH_WAIT_MAX_MS": "100",
+        ])
+        #expect(Self.effective("fetch.wait.max.ms", in: ClientProperties.consumer(overridden, bootstrapServers: "b")) == "100")
+        #expect(Self.effective("linger.ms", in: ClientProperties.producer(overridden, bootstrapServers: "b")) == "0")
+
+        do {
+            _ = try KafkaSettings.fromEnvironment(["PERFORMANCE_PROFILE": "fast"])
+            Issue.record("an unknown profile was accepted")
+        } catch {
+            #expect(error.variable == "PERFORMANCE_PROFILE")
+            #expect(error.description.contains("throughput or latency"))
+        }
+    }
+
     @Test func rejectsAnUnknownOffsetReset() {
         #expect(throws: ConfigurationError.self) {
             try KafkaSettings.fromEnvironment(["KAFKA_AUTO_OFFSET_RESET": "yesterday"])

@@ -51,7 +51,8 @@ run_a() {
 # the same code path that A reports. Nothing samples consumerd while it runs (an earlier version curled /metrics
 # every 20 ms: ~20 ms of CPU per sample, a tax on B that A did not pay); the log is checked every 0.25 s.
 run_b() {
-    local i="$1" label="${2:-B}" out="$WORK/$label-$i.out" err="$WORK/$label-$i.err" pid metrics line hwm
+    local i="$1" label="${2:-B}"
+    local out="$WORK/$label-$i.out" err="$WORK/$label-$i.err" pid metrics line hwm
     local extra=()
     [ "$label" = C ] && extra=(PROCESSING_GUARANTEE=exactly_once KAFKA_TRANSACTIONAL_ID="bench-c-$STAMP-$i")
     rm -f "$out" "$err"  # never read the previous run's log
