@@ -6,10 +6,10 @@
 #   probe arrival: probe receive time − input send time (adds the probe's own fetch)
 #   daemon:        volatility_consumer_end_to_end_seconds (input Kafka timestamp → delivery report), bucket bounds
 #
-# Profiles (until consumerd has PERFORMANCE_PROFILE, emulated with the KAFKA_*_CONF_* overrides it reads):
-#   throughput  consumerd's defaults (producer linger.ms=5, consumer fetch.wait.max.ms=50)
-#   latency     producer linger.ms=1, consumer fetch.wait.max.ms=5 (LATENCY_ENV overrides)
-# The replay producer runs with linger.ms=0 in both, so the figures are consumerd's own. The source is the
+# Profiles (consumerd's PERFORMANCE_PROFILE):
+#   throughput  producer linger.ms=5, consumer fetch.wait.max.ms=50 (the default)
+#   latency     producer linger.ms=0, consumer fetch.wait.max.ms=1
+# The replay producer runs with linger.ms=0 in both, so no batching delay is added before consumerd. The source is the
 # throughput backlog file (the bundled ticks under many product ids, 16 partitions): one product on one partition
 # would overflow the mock's ~5 MiB partition retention at 50k/s and lose records.
 #
@@ -28,7 +28,7 @@ SKIP="${SKIP:-5}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/latency-$STAMP.txt"
 build
-echo "# latency $STAMP rates=$RATES profiles=$PROFILES duration=${DURATION}s skip=${SKIP}s latency_env=${LATENCY_ENV:-default}" > "$RAW"
+echo "# latency $STAMP rates=$RATES profiles=$PROFILES duration=${DURATION}s skip=${SKIP}s git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)" > "$RAW"
 SOURCE="$WORK/preload-300000.ndjson"
 [ -s "$SOURCE" ] || python3 "$BENCH/make_preload.py" "$TICKS" 300000 "$SOURCE" >&2
 

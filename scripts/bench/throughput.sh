@@ -5,16 +5,16 @@
 #   C  consumerd, exactly-once (PROCESSING_GUARANTEE=exactly_once; the mock runs the transactions but does not
 #      store their offsets, so C is a throughput figure only); SKIP_EOS=1 skips it
 #   D  the Python original's consumer path (scripts/bench/python_consumer.py in a venv)
-# Each measures records/s from its first poll that returned a record to its last delivery report.
+# Each measures records/s from its first handled record to its last delivery report (the engine's catch-up summary).
 #
-# Environment: RECORDS (default 300000), PARTITIONS (64), REPEATS (3, for A and B), PY_RECORDS (20000: D is
+# Environment: RECORDS (default 300000), PARTITIONS (64), REPEATS (5, for A, B and C), PY_RECORDS (20000: D is
 # slow, so it processes the first PY_RECORDS of the same backlog), SKIP_BUILD=1, SKIP_PYTHON=1.
 # Output: a table on stdout; raw runs in scripts/bench/results/throughput-<time>.txt.
 source "$(dirname "$0")/lib.sh"
 
 RECORDS="${RECORDS:-300000}"
 PARTITIONS="${PARTITIONS:-64}"
-REPEATS="${REPEATS:-3}"
+REPEATS="${REPEATS:-5}"
 PY_RECORDS="${PY_RECORDS:-20000}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/throughput-$STAMP.txt"
