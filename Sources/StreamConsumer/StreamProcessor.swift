@@ -665,6 +665,11 @@ public final class StreamProcessor: @unchecked Sendable {
             return
         }
         for (partition, end) in ends.sorted(by: { $0.partition < $1.partition }) {
+            // A stop request (SIGTERM) ends the rebuild: the process is leaving, the windows are not needed.
+            guard !stopRequested.load(ordering: .relaxed) else {
+                logger.info("state rebuild cut short: stopping")
+                return
+            }
             var low: Int64 = 0
             var high: Int64 = 0
             let error = rd_kafka_query_watermark_offsets(consumer, options.topics.input, partition, &low, &high, 10_000)
@@ -673,7 +678,10 @@ public final class StreamProcessor: @unchecked Sendable {
             guard start < end else { continue }
             let started = Clock.monotonicNanos()
             do {
-                let count = try reader.replay(partition: partition, offsets: start..<end, timeoutSeconds: options.stateRebuildTimeoutSeconds) {
+                let count = try reader.replay(
+                    partition: partition, offsets: start..<end, timeoutSeconds: options.stateRebuildTimeoutSeconds,
+                    isCancelled: { self.stopRequested.load(ordering: .relaxed) }
+                ) {
                     handler.warmUp($0)
                 }
                 let seconds = Double(Clock.monotonicNanos() - started) / 1e9
@@ -681,7 +689,7 @@ public final class StreamProcessor: @unchecked Sendable {
                     "partition": "\(partition)", "offsets": "\(start)..<\(end)", "records": "\(count)",
                     "seconds": "\(String(format: "%.3f", seconds))",
                 ])
-                if count < end - start, high >= end {
+                if count < end - start, high >= end, !stopRequested.load(ordering: .relaxed) {
                     logger.warning("state rebuild read fewer records than expected", metadata: [
                         "partition": "\(partition)", "expected": "\(end - start)", "read": "\(count)",
                     ])

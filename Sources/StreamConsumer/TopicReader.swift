@@ -62,11 +62,13 @@ public final class TopicReader: @unchecked Sendable {
     }
 
     /// Reads one partition's records with offsets in `start..<end` in order, handing each to `body` without
-    /// copying; returns how many were read. Stops early (returning what it read) when `timeoutSeconds` pass.
+    /// copying; returns how many were read. Stops early (returning what it read) when `timeoutSeconds` pass or
+    /// `isCancelled` returns true (checked between records and every 100 ms while waiting).
     public func replay(
         partition: Int32,
         offsets: Range<Int64>,
         timeoutSeconds: Double,
+        isCancelled: () -> Bool = { false },
         _ body: (ConsumedRecord) -> Void
     ) throws(KafkaError) -> Int {
         guard !offsets.isEmpty else { return 0 }
@@ -80,7 +82,7 @@ public final class TopicReader: @unchecked Sendable {
         defer { rd_kafka_assign(client, nil) }
         let deadline = Clock.monotonicNanos() + UInt64(timeoutSeconds * 1e9)
         var count = 0
-        while Clock.monotonicNanos() < deadline {
+        while Clock.monotonicNanos() < deadline, !isCancelled() {
             guard let message = rd_kafka_consumer_poll(client, 100) else { continue }
             defer { rd_kafka_message_destroy(message) }
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF, message.pointee.partition == partition {
