@@ -97,20 +97,16 @@ extension JSONScanner {
                     i &+= 2
                     continue
                 }
-                switch e {
-                case UInt8(ascii: "b"): destination[o] = 0x08
-                case UInt8(ascii: "f"): destination[o] = 0x0C
-                case UInt8(ascii: "n"): destination[o] = 0x0A
-                case UInt8(ascii: "r"): destination[o] = 0x0D
-                case UInt8(ascii: "t"): destination[o] = 0x09
-                case UInt8(ascii: "u"):
+                if let control = JSONUnescaper.controlEscape(e) {
+                    destination[o] = control
+                } else if e == UInt8(ascii: "u") {
                     guard let scalar = Self.hex4(base, at: i &+ 2, end: end) else {
                         throw .parse("invalid \\u escape in string", at: i)
                     }
                     i &+= 6
                     o &+= JSONUnescaper.encodeUTF8(Self.combineSurrogates(scalar, base, &i, end: end), into: destination + o)
                     continue
-                default:
+                } else {
                     throw .parse("invalid escape in string", at: i)
                 }
                 o &+= 1

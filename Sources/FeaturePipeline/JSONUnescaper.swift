@@ -11,6 +11,19 @@ enum JSONUnescaper {
         (hexValue(p[0]) << 12) | (hexValue(p[1]) << 8) | (hexValue(p[2]) << 4) | hexValue(p[3])
     }
 
+    /// The control byte a one-letter escape stands for (`\b \f \n \r \t`), or `nil` for any other letter.
+    @inline(__always)
+    static func controlEscape(_ letter: UInt8) -> UInt8? {
+        switch letter {
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+
     /// Writes the UTF-8 of the validated string body `source[0..<count]` into `destination`, which must have
     /// room for at least `count` bytes (unescaped text is never longer than its escaped form).
     ///
@@ -45,13 +58,9 @@ enum JSONUnescaper {
             }
             let e = source[i &+ 1]
             i &+= 2
-            switch e {
-            case UInt8(ascii: "b"): destination[o] = 0x08
-            case UInt8(ascii: "f"): destination[o] = 0x0C
-            case UInt8(ascii: "n"): destination[o] = 0x0A
-            case UInt8(ascii: "r"): destination[o] = 0x0D
-            case UInt8(ascii: "t"): destination[o] = 0x09
-            case UInt8(ascii: "u"):
+            if let control = controlEscape(e) {
+                destination[o] = control
+            } else if e == UInt8(ascii: "u") {
                 var scalar = readHex4(source + i)
                 i &+= 4
                 if scalar >= 0xD800 && scalar < 0xDC00 {
@@ -71,7 +80,8 @@ enum JSONUnescaper {
                 }
                 o &+= encodeUTF8(scalar, into: destination + o)
                 continue
-            default: destination[o] = e  // '"', '\\', '/'
+            } else {
+                destination[o] = e  // '"', '\\', '/'
             }
             o &+= 1
         }
