@@ -152,8 +152,10 @@ import Testing
 
     @Test func twoDaemonsInOneGroupTakeOverFromEachOther() throws {
         let cluster = try MockClusterProcess(partitions: 3)
-        let a = try ChildProcess(name: "consumerd-a", arguments: [], environment: Self.environment(cluster.bootstrap))
-        let b = try ChildProcess(name: "consumerd-b", arguments: [], environment: Self.environment(cluster.bootstrap))
+        // Info level: the rebalances and the shutdown steps show in the failure message if a daemon does not stop.
+        let environment = Self.environment(cluster.bootstrap, extra: ["LOG_LEVEL": "info"])
+        let a = try ChildProcess(name: "consumerd-a", arguments: [], environment: environment)
+        let b = try ChildProcess(name: "consumerd-b", arguments: [], environment: environment)
         let metricsB = try #require(b.waitForLine(prefix: "METRICS="))
         #expect(a.waitForLine(prefix: "METRICS=") != nil)
         let assignedB = waitUntil(timeoutSeconds: 60) {
@@ -169,7 +171,7 @@ import Testing
             metricValue(httpGet("http://\(metricsB)/metrics")?.body ?? "", "volatility_consumer_assigned_partitions") == 3
         }
         #expect(tookOver, "B never took over A's partitions")
-        let restartedA = try ChildProcess(name: "consumerd-a2", arguments: [], environment: Self.environment(cluster.bootstrap))
+        let restartedA = try ChildProcess(name: "consumerd-a2", arguments: [], environment: environment)
         let metricsA = try #require(restartedA.waitForLine(prefix: "METRICS="))
         #expect(stream.waitForExit(timeoutSeconds: 120) == 0)
         let rebalanced = waitUntil(timeoutSeconds: 60) {
@@ -183,9 +185,11 @@ import Testing
         #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
         // SIGTERM right after a rebalance: the survivor may be rejoining or rebuilding state when it arrives; it
         // must still leave cleanly within a typical termination grace period (30 s).
-        #expect(restartedA.stop(signal: SIGTERM, timeoutSeconds: 30) == 0, "\(restartedA.stderr.suffix(3000))")
-        #expect(b.stop(signal: SIGTERM, timeoutSeconds: 30) == 0, "\(b.stderr.suffix(3000))")
-        _ = b.stop(signal: SIGKILL, timeoutSeconds: 5)
+        for daemon in [restartedA, b] {
+            let status = daemon.stop(signal: SIGTERM, timeoutSeconds: 30)
+            #expect(status == 0, "did not stop cleanly: \(daemon.stderr.suffix(4000))\n\(status == nil ? daemon.threadStacks() : "")")
+            _ = daemon.stop(signal: SIGKILL, timeoutSeconds: 5)
+        }
     }
 }
 

@@ -97,6 +97,21 @@ final class ChildProcess: @unchecked Sendable {
         return found.map { String($0.dropFirst(prefix.count)) }
     }
 
+    /// Every thread's stack of the running child (via gdb, when installed), for a test that finds it hung.
+    func threadStacks() -> String {
+        guard process.isRunning, FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "(no stacks)" }
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
+        gdb.arguments = ["-p", String(process.processIdentifier), "-batch", "-ex", "thread apply all bt 25"]
+        let output = Pipe()
+        gdb.standardOutput = output
+        gdb.standardError = FileHandle.nullDevice
+        do { try gdb.run() } catch { return "(gdb failed: \(error))" }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        gdb.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     func send(_ line: String) {
         stdinPipe.fileHandleForWriting.write(Data((line + "\n").utf8))
     }
