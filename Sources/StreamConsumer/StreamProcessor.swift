@@ -87,6 +87,8 @@ public final class StreamProcessor: @unchecked Sendable {
     private var caughtUpReported = false
     private var catchUp = CatchUpTracker()
     private var reportedInflight = 0
+    /// Set just before `rd_kafka_consumer_close`, which may call the rebalance callback itself.
+    private var closing = false
     private var brokerReachable: Bool?
     private var outputBuffer: [UInt8] = []
     private var lastStoreNanos: UInt64 = 0
@@ -603,7 +605,14 @@ public final class StreamProcessor: @unchecked Sendable {
             if !lost {
                 // Deliver what is in flight so the new owner starts after it: fewer duplicates.
                 rd_kafka_flush(producer, options.shutdownFlushTimeoutMs)
-                commitNow()
+                if closing {
+                    // Inside rd_kafka_consumer_close: shutdown() committed just before, and close commits what is
+                    // stored. A synchronous commit here waits forever in librdkafka 2.0.2 (the group is
+                    // terminating and never answers it), so only store.
+                    storeOffsets(force: true)
+                } else {
+                    commitNow()
+                }
             } else if isExactlyOnce {
                 abortTransaction(rewind: false)
             }
@@ -788,6 +797,7 @@ public final class StreamProcessor: @unchecked Sendable {
         for retry in retries { retry.release() }
         retries.removeAll()
         if fatalClientError == nil { commitNow() }
+        closing = true
         let error = rd_kafka_consumer_close(consumer)
         if error != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
