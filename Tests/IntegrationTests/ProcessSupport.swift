@@ -33,6 +33,8 @@ final class ChildProcess: @unchecked Sendable {
     private let stdoutLines = Shared<[String]>([])
     private let stderrText = Shared<String>("")
     private let stdinPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
     let name: String
 
     init(name: String, arguments: [String], environment: [String: String] = [:], inheritEnvironment: Bool = true) throws {
@@ -46,16 +48,21 @@ final class ChildProcess: @unchecked Sendable {
         }
         env.merge(environment) { _, new in new }
         process.environment = env
-        let out = Pipe()
-        let err = Pipe()
+        let out = stdoutPipe
+        let err = stderrPipe
         process.standardOutput = out
         process.standardError = err
         process.standardInput = stdinPipe
         let pending = Shared("")
         let lines = stdoutLines
+        // At end of file each handler removes itself: a dispatch source left on a pipe that is later closed can
+        // be re-armed onto whatever file reuses the descriptor number and crash libdispatch's event loop.
         out.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            guard !data.isEmpty else { return }
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
             pending.withLock { pending in
                 pending += String(decoding: data, as: UTF8.self)
                 while let newline = pending.firstIndex(of: "\n") {
@@ -68,7 +75,10 @@ final class ChildProcess: @unchecked Sendable {
         let errors = stderrText
         err.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            guard !data.isEmpty else { return }
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                return
+            }
             errors.withLock { text in
                 text += String(decoding: data, as: UTF8.self)
                 if text.utf8.count > 4_000_000 { text = String(text.suffix(1_000_000)) }
@@ -82,6 +92,8 @@ final class ChildProcess: @unchecked Sendable {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
         }
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
     }
 
     var stderr: String { stderrText.withLock { $0 } }
