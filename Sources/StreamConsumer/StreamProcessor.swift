@@ -1,4 +1,5 @@
 import Crdkafka
+import Foundation
 import Logging
 import Synchronization
 
@@ -29,6 +30,8 @@ public struct StreamProcessorOptions: Sendable {
     public var stateRebuildMaxRecords: Int
     /// Longest time one partition's rebuild may take before processing goes on without the rest of it.
     public var stateRebuildTimeoutSeconds: Double
+    /// How long shutdown waits for the consumer to leave its group before exiting without a clean group exit.
+    public var consumerCloseTimeoutSeconds: Double = 10
     /// At-least-once (offsets stored after delivery) or exactly-once (Kafka transactions).
     public var guarantee: ProcessingGuarantee
 
@@ -89,6 +92,8 @@ public final class StreamProcessor: @unchecked Sendable {
     private var reportedInflight = 0
     /// Set just before `rd_kafka_consumer_close`, which may call the rebalance callback itself.
     private var closing = false
+    /// The consumer is stuck in a close that never returned: it must not be destroyed (that would wait too).
+    private var consumerAbandoned = false
     private var brokerReachable: Bool?
     private var outputBuffer: [UInt8] = []
     private var lastStoreNanos: UInt64 = 0
@@ -187,7 +192,7 @@ public final class StreamProcessor: @unchecked Sendable {
         for retry in retries { retry.release() }
         retries.removeAll()
         wakeup?.unregisterAll()
-        rd_kafka_destroy(consumer)
+        if !consumerAbandoned { rd_kafka_destroy(consumer) }
         rd_kafka_purge(producer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
         rd_kafka_poll(producer, 0)
         rd_kafka_destroy(producer)
@@ -784,6 +789,35 @@ public final class StreamProcessor: @unchecked Sendable {
 
     // MARK: - Shutdown
 
+    /// Runs `rd_kafka_consumer_close` on a helper thread (its rebalance callback runs there; this thread only
+    /// waits) and reports whether it returned within `seconds`.
+    private func closeConsumerWithin(seconds: Double) -> Bool {
+        let done = CloseCompletion()
+        let consumer = UncheckedConsumer(handle: consumer)
+        let thread = Thread { [self] in
+            let error = rd_kafka_consumer_close(consumer.handle)
+            if error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
+            }
+            done.finished.store(true, ordering: .releasing)
+        }
+        thread.start()
+        let deadline = Clock.monotonicNanos() + UInt64(seconds * 1e9)
+        while !done.finished.load(ordering: .acquiring) {
+            if Clock.monotonicNanos() >= deadline { return false }
+            usleep(5_000)
+        }
+        return true
+    }
+
+    /// Gives up on a consumer whose close never returned: its thread keeps it; the process is leaving.
+    private func abandonConsumer() {
+        consumerAbandoned = true
+        progress.removeAll()
+        observer.rebalanced(.revoke, assignedPartitions: 0)
+        destroyClients()
+    }
+
     private func shutdown() {
         logger.info("stopping: flushing outputs and committing offsets", metadata: ["inflight": "\(inflight.count)"])
         setPaused(true, reason: "fetching stopped for shutdown")
@@ -798,9 +832,15 @@ public final class StreamProcessor: @unchecked Sendable {
         retries.removeAll()
         if fatalClientError == nil { commitNow() }
         closing = true
-        let error = rd_kafka_consumer_close(consumer)
-        if error != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
+        guard closeConsumerWithin(seconds: options.consumerCloseTimeoutSeconds) else {
+            // librdkafka 2.0.2 can block forever inside close when the group is rebalancing (its revoke callback's
+            // assign call never returns). Offsets were committed above; the group expires this member's session.
+            logger.warning("the consumer did not close in time; leaving without a clean group exit", metadata: [
+                "seconds": "\(options.consumerCloseTimeoutSeconds)",
+            ])
+            abandonConsumer()
+            logger.info("stopped")
+            return
         }
         if !progress.isEmpty {
             // Closing normally revokes through the rebalance callback; count it here only if it did not.
@@ -810,6 +850,16 @@ public final class StreamProcessor: @unchecked Sendable {
         destroyClients()
         logger.info("stopped")
     }
+}
+
+/// Set by the thread that ran `rd_kafka_consumer_close` when it returned.
+private final class CloseCompletion: Sendable {
+    let finished = Atomic<Bool>(false)
+}
+
+/// The consumer handle, handed to the closing thread (librdkafka's handles are thread-safe).
+private struct UncheckedConsumer: @unchecked Sendable {
+    let handle: OpaquePointer
 }
 
 extension OutputKind {
