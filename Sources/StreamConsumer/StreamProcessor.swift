@@ -793,9 +793,8 @@ public final class StreamProcessor: @unchecked Sendable {
     /// waits) and reports whether it returned within `seconds`.
     private func closeConsumerWithin(seconds: Double) -> Bool {
         let done = CloseCompletion()
-        let consumer = UncheckedConsumer(handle: consumer)
         let thread = Thread { [self] in
-            let error = rd_kafka_consumer_close(consumer.handle)
+            let error = rd_kafka_consumer_close(consumer)
             if error != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.warning("consumer close", metadata: ["error": "\(string(fromC: rd_kafka_err2str(error)))"])
             }
@@ -808,14 +807,6 @@ public final class StreamProcessor: @unchecked Sendable {
             usleep(5_000)
         }
         return true
-    }
-
-    /// Gives up on a consumer whose close never returned: its thread keeps it; the process is leaving.
-    private func abandonConsumer() {
-        consumerAbandoned = true
-        progress.removeAll()
-        observer.rebalanced(.revoke, assignedPartitions: 0)
-        destroyClients()
     }
 
     private func shutdown() {
@@ -832,15 +823,14 @@ public final class StreamProcessor: @unchecked Sendable {
         retries.removeAll()
         if fatalClientError == nil { commitNow() }
         closing = true
-        guard closeConsumerWithin(seconds: options.consumerCloseTimeoutSeconds) else {
+        if !closeConsumerWithin(seconds: options.consumerCloseTimeoutSeconds) {
             // librdkafka 2.0.2 can block forever inside close when the group is rebalancing (its revoke callback's
             // assign call never returns). Offsets were committed above; the group expires this member's session.
+            // The stuck thread keeps the consumer: destroying it would wait too.
             logger.warning("the consumer did not close in time; leaving without a clean group exit", metadata: [
                 "seconds": "\(options.consumerCloseTimeoutSeconds)",
             ])
-            abandonConsumer()
-            logger.info("stopped")
-            return
+            consumerAbandoned = true
         }
         if !progress.isEmpty {
             // Closing normally revokes through the rebalance callback; count it here only if it did not.
@@ -855,11 +845,6 @@ public final class StreamProcessor: @unchecked Sendable {
 /// Set by the thread that ran `rd_kafka_consumer_close` when it returned.
 private final class CloseCompletion: Sendable {
     let finished = Atomic<Bool>(false)
-}
-
-/// The consumer handle, handed to the closing thread (librdkafka's handles are thread-safe).
-private struct UncheckedConsumer: @unchecked Sendable {
-    let handle: OpaquePointer
 }
 
 extension OutputKind {
