@@ -3,12 +3,16 @@
 /// Offsets are registered in the order they are consumed and completed in any order (delivery reports arrive out
 /// of order across output partitions). ``committableOffset`` only moves past an offset once it and every offset
 /// consumed before it are complete, so a crash can only repeat work, never skip it.
-public struct PartitionProgress: Sendable {
+///
+/// An input may have several outputs (a prediction, a shadow output, an outcome, a dead letter): a registered
+/// offset waits for one completion unless ``expectOutputs(sequence:count:)`` says how many.
+public struct PartitionProgress: Sendable, Equatable {
     /// Distinguishes this assignment from earlier ones, so a late delivery report for a revoked partition
     /// does not touch the new assignment's state.
     public let generation: UInt32
     private var offsets: [Int64] = []
-    private var done: [Bool] = []
+    /// Completions each registered offset still waits for (0 = complete).
+    private var remaining: [UInt16] = []
     /// Index into `offsets` of the oldest incomplete entry.
     private var head = 0
     /// Sequence number of `offsets[0]`.
@@ -28,17 +32,30 @@ public struct PartitionProgress: Sendable {
     /// Registers a consumed offset; returns its sequence number for ``complete(sequence:)``.
     public mutating func register(offset: Int64) -> Int {
         offsets.append(offset)
-        done.append(false)
+        remaining.append(1)
         return base + offsets.count - 1
     }
 
-    /// Marks a registered offset complete and advances the watermark over every complete prefix.
+    /// Sets how many completions a registered, not yet completed offset waits for; 0 completes it at once.
+    public mutating func expectOutputs(sequence: Int, count: Int) {
+        let index = sequence - base
+        guard index >= head, index < offsets.count, remaining[index] > 0 else { return }
+        remaining[index] = UInt16(clamping: max(count, 0))
+        if remaining[index] == 0 { advance(from: index) }
+    }
+
+    /// Counts one completion of a registered offset; when it needs no more, advances the watermark over every
+    /// complete prefix.
     public mutating func complete(sequence: Int) {
         let index = sequence - base
-        guard index >= head, index < offsets.count else { return }
-        done[index] = true
+        guard index >= head, index < offsets.count, remaining[index] > 0 else { return }
+        remaining[index] -= 1
+        if remaining[index] == 0 { advance(from: index) }
+    }
+
+    private mutating func advance(from index: Int) {
         guard index == head else { return }
-        while head < offsets.count, done[head] {
+        while head < offsets.count, remaining[head] == 0 {
             committableOffset = offsets[head] + 1
             head += 1
             isDirty = true
@@ -57,12 +74,12 @@ public struct PartitionProgress: Sendable {
         if head == offsets.count {
             base += offsets.count
             offsets.removeAll(keepingCapacity: true)
-            done.removeAll(keepingCapacity: true)
+            remaining.removeAll(keepingCapacity: true)
             head = 0
         } else if head >= 4096, head * 2 >= offsets.count {
             base += head
             offsets.removeFirst(head)
-            done.removeFirst(head)
+            remaining.removeFirst(head)
             head = 0
         }
     }

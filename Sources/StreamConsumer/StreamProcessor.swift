@@ -351,7 +351,7 @@ public final class StreamProcessor: @unchecked Sendable {
             timestamp: timestamp
         )
         let disposition = handler.handle(record, output: &outputBuffer)
-        var pending = InflightRecord(
+        var pending = OutputRecord(
             partition: partition,
             generation: generation,
             sequence: sequence,
@@ -401,7 +401,7 @@ public final class StreamProcessor: @unchecked Sendable {
         value: UnsafeRawBufferPointer,
         headers: OpaquePointer?,
         timestampMs: Int64?,
-        record: InflightRecord
+        record: OutputRecord
     ) {
         var record = record
         record.producedAtNanos = Clock.monotonicNanos()
@@ -467,7 +467,7 @@ public final class StreamProcessor: @unchecked Sendable {
         observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))
     }
 
-    private func complete(_ record: InflightRecord) {
+    private func complete(_ record: OutputRecord) {
         guard progress[record.partition]?.generation == record.generation else { return }
         progress[record.partition]?.complete(sequence: record.sequence)
     }
@@ -600,7 +600,14 @@ public final class StreamProcessor: @unchecked Sendable {
                 progress[id] = PartitionProgress(generation: generation)
                 atEnd[id] = false
             }
-            if paused { rd_kafka_pause_partitions(consumer, partitions) }
+            // librdkafka keeps a partition's pause flag across a lost assignment and its re-assignment: set the
+            // flag explicitly either way, or a partition paused before a session timeout comes back paused and is
+            // never fetched again (the silent stall after a long outage).
+            if paused {
+                rd_kafka_pause_partitions(consumer, partitions)
+            } else {
+                rd_kafka_resume_partitions(consumer, partitions)
+            }
             setBrokerReachable(true)
             caughtUpReported = false
             logger.info("partitions assigned", metadata: ["partitions": "\(ids)", "topic": "\(options.topics.input)"])

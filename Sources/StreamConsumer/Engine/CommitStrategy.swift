@@ -1,0 +1,34 @@
+/// How input offsets are tied to outputs: the one place where at-least-once and exactly-once differ.
+///
+/// The engine calls the strategy at the same points in both modes; each implementation answers with the
+/// actions its guarantee needs. No other part of the engine asks which mode it runs in.
+protocol CommitStrategy: Sendable {
+    /// Whether a failed output is kept and produced again (at-least-once), or fails the open transaction
+    /// (exactly-once: the transaction aborts and its inputs are read again).
+    var retriesFailedOutputs: Bool { get }
+
+    /// An input record of `partition` at `offset` is about to be handled; returns whether a transaction must be
+    /// opened first.
+    mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool
+
+    /// An output failed and is not retried.
+    mutating func outputFailed()
+
+    /// Regular work once per loop pass: store watermarks, commit a transaction that is due.
+    mutating func tick(now: UInt64, idle: Bool, partitions: inout [Int32: PartitionState], into actions: inout [EngineAction])
+
+    /// `partitions` are being revoked (not lost): what must be committed before they go.
+    mutating func revoking(_ partitions: inout [Int32: PartitionState], ids: [Int32], into actions: inout [EngineAction])
+
+    /// `ids` were lost (session timed out): nothing of theirs can be committed any more.
+    mutating func losing(ids: [Int32], into actions: inout [EngineAction])
+
+    /// Shutdown after the outputs were flushed: the last offsets or the last transaction.
+    mutating func finishing(_ partitions: inout [Int32: PartitionState], into actions: inout [EngineAction])
+
+    /// The result of a ``EngineAction/commitTransaction(_:)``.
+    mutating func transactionCommitted(_ result: TransactionResult, into actions: inout [EngineAction])
+
+    /// The open transaction was aborted; returns the partitions whose inputs must be read again.
+    mutating func transactionAborted() -> [Int32]
+}

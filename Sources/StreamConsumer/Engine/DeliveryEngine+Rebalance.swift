@@ -1,0 +1,145 @@
+/// Assignments, revocations, lost partitions, state rebuilds and exactly-once rewinds.
+///
+/// Partitions are assigned paused. Their committed offsets are looked up and their state rebuilt from the main
+/// loop, which keeps polling meanwhile; only then are they resumed. A partition that comes back at the position
+/// it left keeps its state instead of being rebuilt.
+extension DeliveryEngine {
+    /// `ids` were assigned (`incremental`: cooperative, added to the current assignment; otherwise the whole new
+    /// assignment). Returns what must happen inside the callback: pausing them before anything is fetched.
+    mutating func assigned(_ ids: [Int32], incremental: Bool, now: UInt64) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        if !incremental {
+            // Eager: every parked partition that did not come back belongs to another member now.
+            let gone = parked.keys.filter { !ids.contains($0) }.sorted()
+            for id in gone { parked[id] = nil }
+            if !gone.isEmpty { actions.append(.resetState(gone)) }
+        }
+        for id in ids {
+            nextGeneration &+= 1
+            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: false))
+            lookUpsRequested.remove(id)
+        }
+        if !ids.isEmpty { actions.append(.pause(ids.sorted())) }
+        return actions
+    }
+
+    /// The committed offsets asked for by ``EngineAction/lookUpCommitted(_:)`` (`nil`: none committed, or the
+    /// look-up failed: processing starts where `auto.offset.reset` says, with empty state).
+    mutating func committedOffsets(_ committed: [Int32: Int64?], now: UInt64) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        var reset: [Int32] = []
+        var seeks: [PartitionOffset] = []
+        for id in committed.keys.sorted() {
+            lookUpsRequested.remove(id)
+            guard let state = partitions[id], case .awaitingCommitted(let rewind) = state.phase else { continue }
+            let offset = committed[id] ?? nil
+            if rewind {
+                // The seek replaces any position a held record would have asked for.
+                seeks.append(PartitionOffset(partition: id, offset: offset ?? Self.offsetBeginning))
+                partitions[id]?.heldFrom = nil
+            }
+            if let kept = parked.removeValue(forKey: id), !rewind, let offset, kept.position == offset {
+                // Back at the position it left: its state is exactly what the log up to there builds.
+                partitions[id]?.phase = .active
+                partitions[id]?.position = offset
+                continue
+            }
+            reset.append(id)
+            partitions[id]?.position = offset
+            if options.rebuildEnabled, let offset, offset > 0 {
+                partitions[id]?.phase = .rebuilding
+                actions.append(.rebuild(partition: id, before: offset))
+            } else {
+                partitions[id]?.phase = .active
+            }
+        }
+        if !seeks.isEmpty { actions.insert(.seek(seeks), at: 0) }
+        if !reset.isEmpty { actions.insert(.resetState(reset), at: 0) }
+        return actions
+    }
+
+    /// librdkafka's logical offset "beginning" (`RD_KAFKA_OFFSET_BEGINNING`).
+    static var offsetBeginning: Int64 { -2 }
+
+    /// The rebuild of `partition` ended (completely or not: processing goes on either way).
+    mutating func rebuildFinished(partition: Int32, now: UInt64) {
+        guard partitions[partition]?.phase == .rebuilding else { return }
+        partitions[partition]?.phase = .active
+    }
+
+    /// `ids` are being revoked (not lost). Returns what must happen before they go: commits.
+    mutating func revoked(_ ids: [Int32], incremental: Bool, now: UInt64) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        commits.revoking(&partitions, ids: ids, into: &actions)
+        actions += release(ids, incremental: incremental)
+        return actions
+    }
+
+    /// `ids` were lost (the group session expired): nothing of theirs can be committed.
+    mutating func lost(_ ids: [Int32], incremental: Bool, now: UInt64) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        commits.losing(ids: ids, into: &actions)
+        actions += release(ids, incremental: incremental)
+        return actions
+    }
+
+    /// Forgets the partitions; with eager rebalancing their state is parked in case they come back.
+    private mutating func release(_ ids: [Int32], incremental: Bool) -> [EngineAction] {
+        var reset: [Int32] = []
+        for id in ids.sorted() {
+            lookUpsRequested.remove(id)
+            rewindAfterAbort.remove(id)
+            guard let state = partitions.removeValue(forKey: id) else { continue }
+            if !incremental, state.phase == .active, let position = state.position {
+                parked[id] = ParkedPartition(position: position)
+            } else {
+                reset.append(id)
+            }
+        }
+        // Their outputs still in flight complete nothing (generation); their retries are dropped when due.
+        return reset.isEmpty ? [] : [.resetState(reset)]
+    }
+
+    // MARK: - Exactly-once
+
+    /// The result of a ``EngineAction/commitTransaction(_:)``.
+    mutating func transactionCommitted(_ result: TransactionResult, now: UInt64) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        commits.transactionCommitted(result, into: &actions)
+        return actions
+    }
+
+    /// The open transaction was aborted: its partitions that are still assigned are read again from their
+    /// committed offsets with rebuilt state (paused until then), as after a restart.
+    mutating func transactionAborted(now: UInt64) -> [EngineAction] {
+        var rewound: [Int32] = []
+        for id in commits.transactionAborted() where partitions[id] != nil {
+            nextGeneration &+= 1
+            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: true))
+            lookUpsRequested.remove(id)
+            rewound.append(id)
+        }
+        // Outputs of the aborted transaction are never visible to read_committed readers; their inputs are read
+        // again, so their retries (none in this mode) and completions no longer count.
+        return rewound.isEmpty ? [] : [.pause(rewound)]
+    }
+
+    // MARK: - Stop
+
+    /// A stop was requested: no new inputs; fetching pauses at the next tick.
+    mutating func stop(now: UInt64) {
+        guard lifecycle == .running else { return }
+        lifecycle = .draining
+    }
+
+    /// The outputs were flushed (or the flush gave up): the last offsets or the last transaction.
+    mutating func finish(now: UInt64) -> [EngineAction] {
+        guard lifecycle != .stopped else { return [] }
+        lifecycle = .stopped
+        var actions: [EngineAction] = []
+        commits.finishing(&partitions, into: &actions)
+        for slot in retrySlots { actions.append(.dropRetry(slot: slot)) }
+        retrySlots.removeAll()
+        return actions
+    }
+}

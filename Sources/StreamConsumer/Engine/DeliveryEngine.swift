@@ -1,0 +1,223 @@
+/// The I/O-free core of the stream processor: it decides what happens to every input offset and every output.
+///
+/// Events come in (a record was fetched, an output was acknowledged, partitions were assigned, a timer ticked,
+/// a stop was requested) and actions go out (produce again, store offsets, pause, rebuild, commit a transaction).
+/// It never calls librdkafka and reads no clock: time arrives with every event, so the tests drive it with a
+/// fake clock and no broker. ``StreamProcessor`` turns librdkafka's callbacks into these events and executes the
+/// actions.
+///
+/// The guarantee it keeps: an input's offset is handed to the commit strategy only after every output of that
+/// input, and of every earlier input of the same partition, was acknowledged. Failed outputs are retried with
+/// back-off (at-least-once) or abort their transaction (exactly-once); while any wait, or while too many outputs
+/// are unacknowledged, fetching is paused.
+struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
+    struct Options: Sendable, Equatable {
+        /// Outputs handed to the producer and not yet acknowledged before fetching is paused.
+        var maxInflight: Int
+        /// First and largest back-off between attempts to produce a failed output again.
+        var retryInitialNanos: UInt64
+        var retryMaximumNanos: UInt64
+        /// Whether the handler's state is replayed from the log after an assignment.
+        var rebuildEnabled: Bool
+    }
+
+    let options: Options
+    // The stored properties below are internal (not private) only so that the rebalance extension in its own
+    // file can reach them; nothing outside Engine/ mutates them.
+    var lifecycle: EngineLifecycle = .running
+    var partitions: [Int32: PartitionState] = [:]
+    /// Revoked partitions whose state the handler still holds (eager rebalancing).
+    var parked: [Int32: ParkedPartition] = [:]
+    private(set) var outputs = InflightTable()
+    /// Slots of outputs waiting for their next attempt.
+    var retrySlots: [Int] = []
+    /// Fetching is paused for back-pressure.
+    private(set) var congested = false
+    var commits: Commits
+    var nextGeneration: UInt32 = 0
+    /// Partitions whose committed offsets were asked for and not yet reported.
+    var lookUpsRequested: Set<Int32> = []
+    /// Partitions that must be read again from their committed offsets once the open transaction is aborted.
+    var rewindAfterAbort: Set<Int32> = []
+
+    init(options: Options, commits: Commits) {
+        self.options = options
+        self.commits = commits
+    }
+
+    /// Inputs that may be handled now: running, and not paused for back-pressure.
+    var acceptsRecords: Bool { lifecycle == .running && !congested }
+
+    var inflightCount: Int { outputs.count }
+
+    // MARK: - Records and outputs (the hot path: no allocation)
+
+    /// A record of `partition` at `offset` was fetched.
+    mutating func fetched(partition: Int32, offset: Int64, timestamp: Double?, now: UInt64) -> FetchDecision {
+        guard lifecycle == .running, let state = partitions[partition] else { return .discard }
+        guard state.phase == .active else {
+            // Fetched before the pause took effect: not handled now, read again when the partition resumes
+            // (a partition being rewound is moved back to its committed offset instead).
+            if state.phase != .awaitingCommitted(rewind: true) {
+                partitions[partition]?.heldFrom = min(state.heldFrom ?? offset, offset)
+            }
+            return .discard
+        }
+        partitions[partition]?.position = offset + 1
+        partitions[partition]?.atEnd = false
+        partitions[partition]?.lastHandledTimestamp = timestamp
+        let sequence = partitions[partition]?.progress.register(offset: offset) ?? 0
+        let begin = commits.admitted(partition: partition, offset: offset, now: now)
+        return .handle(InputTicket(partition: partition, generation: state.generation, sequence: sequence), beginTransaction: begin)
+    }
+
+    /// The handler made an output for `ticket`; returns the slot that travels with it through the producer.
+    mutating func outputCreated(for ticket: InputTicket, kind: OutputKind, sourceTimestamp: Double?, now: UInt64) -> Int {
+        let slot = outputs.insert(OutputRecord(
+            partition: ticket.partition, generation: ticket.generation, sequence: ticket.sequence, kind: kind,
+            sourceTimestamp: sourceTimestamp, producedAtNanos: now
+        ))
+        if outputs.count >= options.maxInflight { congested = true }
+        return slot
+    }
+
+    /// The handler is done with `ticket` and made `outputs` outputs (0: the input completes at once).
+    mutating func inputHandled(_ ticket: InputTicket, outputs count: Int) {
+        guard partitions[ticket.partition]?.generation == ticket.generation else { return }
+        partitions[ticket.partition]?.progress.expectOutputs(sequence: ticket.sequence, count: count)
+    }
+
+    /// An output handed to the producer was taken back without a delivery report (the produce call failed, or
+    /// was abandoned at shutdown): as a delivery report with `result`.
+    mutating func delivered(slot: Int, result: DeliveryResult, now: UInt64) -> DeliveryDecision {
+        guard var record = outputs.peek(slot) else { return .unknown }
+        switch result {
+        case .delivered:
+            _ = outputs.remove(slot)
+            complete(record)
+            return .acknowledged(record)
+        case .purged:
+            _ = outputs.remove(slot)
+            return .dropped(record)
+        case .failed:
+            guard commits.retriesFailedOutputs, isCurrent(record) else {
+                // Exactly-once: the transaction aborts and its inputs are read again. A revoked partition: its
+                // new owner reads the input again.
+                _ = outputs.remove(slot)
+                commits.outputFailed()
+                return .dropped(record)
+            }
+            record.backoffNanos = options.retryInitialNanos
+            record.retryDueNanos = now &+ options.retryInitialNanos
+            outputs.update(slot) { $0 = record }
+            retrySlots.append(slot)
+            congested = true
+            return .retry(record)
+        }
+    }
+
+    /// The result of an ``EngineAction/produceAgain(slot:)``.
+    mutating func reproduced(slot: Int, accepted: Bool, now: UInt64) {
+        guard let index = retrySlots.firstIndex(of: slot) else { return }
+        if accepted {
+            retrySlots.remove(at: index)
+            outputs.update(slot) { $0.retryDueNanos = nil }
+        } else {
+            let maximum = options.retryMaximumNanos
+            outputs.update(slot) { record in
+                record.backoffNanos = min(max(record.backoffNanos, 1) * 2, maximum)
+                record.retryDueNanos = now &+ record.backoffNanos
+            }
+        }
+    }
+
+    /// The end of `partition` was reached.
+    mutating func reachedEnd(partition: Int32) {
+        partitions[partition]?.atEnd = true
+    }
+
+    private func isCurrent(_ record: OutputRecord) -> Bool {
+        partitions[record.partition]?.generation == record.generation
+    }
+
+    private mutating func complete(_ record: OutputRecord) {
+        guard isCurrent(record) else { return }
+        partitions[record.partition]?.progress.complete(sequence: record.sequence)
+    }
+
+    // MARK: - Timer
+
+    /// Once per loop pass: due retries, offsets, transactions, partitions to prepare, fetch control.
+    /// `idle`: the pass handled no record.
+    mutating func tick(now: UInt64, idle: Bool) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        retryDue(now: now, into: &actions)
+        if lifecycle == .running {
+            commits.tick(now: now, idle: idle, partitions: &partitions, into: &actions)
+        }
+        requestLookUps(into: &actions)
+        controlFetching(into: &actions)
+        return actions
+    }
+
+    private mutating func retryDue(now: UInt64, into actions: inout [EngineAction]) {
+        guard !retrySlots.isEmpty else { return }
+        var index = 0
+        while index < retrySlots.count {
+            let slot = retrySlots[index]
+            guard let record = outputs.peek(slot) else {
+                retrySlots.remove(at: index)
+                continue
+            }
+            if !isCurrent(record) {
+                // Its partition was revoked: the new owner reprocesses the input.
+                _ = outputs.remove(slot)
+                retrySlots.remove(at: index)
+                actions.append(.dropRetry(slot: slot))
+                continue
+            }
+            if let due = record.retryDueNanos, due <= now { actions.append(.produceAgain(slot: slot)) }
+            index += 1
+        }
+    }
+
+    private mutating func requestLookUps(into actions: inout [EngineAction]) {
+        var wanted: [Int32] = []
+        for (id, state) in partitions {
+            if case .awaitingCommitted = state.phase, !lookUpsRequested.contains(id) { wanted.append(id) }
+        }
+        guard !wanted.isEmpty else { return }
+        wanted.sort()
+        lookUpsRequested.formUnion(wanted)
+        actions.append(.lookUpCommitted(wanted))
+    }
+
+    /// Pauses or resumes each partition so librdkafka's flag matches what the engine wants. Every partition's
+    /// flag is set explicitly on each change, never inferred: librdkafka keeps a pause flag across a lost and
+    /// re-assigned partition.
+    private mutating func controlFetching(into actions: inout [EngineAction]) {
+        let wasCongested = congested
+        congested = !retrySlots.isEmpty || outputs.count >= options.maxInflight
+        if congested != wasCongested { actions.append(.backPressure(congested)) }
+        var pause: [Int32] = []
+        var resume: [Int32] = []
+        var seeks: [PartitionOffset] = []
+        for (id, state) in partitions {
+            let wantPaused = lifecycle != .running || state.phase != .active || congested
+            guard wantPaused != state.fetchPaused else { continue }
+            partitions[id]?.fetchPaused = wantPaused
+            if wantPaused {
+                pause.append(id)
+            } else {
+                if let held = state.heldFrom {
+                    seeks.append(PartitionOffset(partition: id, offset: held))
+                    partitions[id]?.heldFrom = nil
+                }
+                resume.append(id)
+            }
+        }
+        if !pause.isEmpty { actions.append(.pause(pause.sorted())) }
+        if !seeks.isEmpty { actions.append(.seek(seeks.sorted { $0.partition < $1.partition })) }
+        if !resume.isEmpty { actions.append(.resume(resume.sorted())) }
+    }
+}

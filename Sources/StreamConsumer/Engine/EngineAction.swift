@@ -1,0 +1,88 @@
+/// A partition and an offset: the next offset to read, store or commit.
+struct PartitionOffset: Equatable, Sendable, CustomStringConvertible {
+    var partition: Int32
+    var offset: Int64
+
+    var description: String { "\(partition)@\(offset)" }
+}
+
+/// What the engine asks the Kafka layer to do. The engine decides; the layer (``StreamProcessor``) only executes,
+/// and feeds what happened back as events.
+enum EngineAction: Equatable, Sendable {
+    /// Stop fetching these partitions (newly assigned ones, back-pressure, shutdown).
+    case pause([Int32])
+    /// Fetch these partitions again.
+    case resume([Int32])
+    /// Read the group's committed offsets of these partitions and report them with
+    /// ``DeliveryEngine/committedOffsets(_:now:)``; done from the processing loop, never inside a callback.
+    case lookUpCommitted([Int32])
+    /// Move the consumer's position (exactly-once rewind after an aborted transaction).
+    case seek([PartitionOffset])
+    /// The handler forgets the per-key state of these partitions (it is rebuilt, or belongs to another member).
+    case resetState([Int32])
+    /// Replay the records before `before` into the handler's state, a slice per loop pass; report the end with
+    /// ``DeliveryEngine/rebuildFinished(partition:records:now:)``.
+    case rebuild(partition: Int32, before: Int64)
+    /// Produce a failed output again (its bytes are kept by the Kafka layer under `slot`).
+    case produceAgain(slot: Int)
+    /// Forget a kept output: its partition is gone, the new owner reprocesses the input.
+    case dropRetry(slot: Int)
+    /// At-least-once: hand these watermarks to librdkafka's offset store (auto-commit sends them).
+    case storeOffsets([PartitionOffset])
+    /// At-least-once: commit these watermarks now, without waiting for the answer (revoked partitions).
+    case commitOffsets([PartitionOffset])
+    /// Exactly-once: open a transaction before the next output is produced.
+    case beginTransaction
+    /// Exactly-once: send these input positions with the open transaction and commit it; report the result with
+    /// ``DeliveryEngine/transactionCommitted(_:now:)``.
+    case commitTransaction([PartitionOffset])
+    /// Exactly-once: abort the open transaction; report with ``DeliveryEngine/transactionAborted(now:)``.
+    case abortTransaction
+    /// Fetching as a whole was paused (`true`) or resumed for back-pressure (for the observer and the log).
+    case backPressure(Bool)
+}
+
+/// Where one admitted input record stands in the engine: handed back when its outputs are created.
+struct InputTicket: Equatable, Sendable {
+    var partition: Int32
+    var generation: UInt32
+    var sequence: Int
+}
+
+/// The engine's answer to a fetched record.
+enum FetchDecision: Equatable, Sendable {
+    /// Handle it; with `beginTransaction`, open a transaction first (exactly-once).
+    case handle(InputTicket, beginTransaction: Bool)
+    /// Do not handle it: its partition is not (or no longer) ours, or is still rebuilding, or the engine stops.
+    case discard
+}
+
+/// The result of one delivery report as the engine sees it.
+enum DeliveryResult: Equatable, Sendable {
+    case delivered
+    /// A failure that a new produce can fix (broker down, leader moved, timeout).
+    case failed
+    /// The output was purged at shutdown: not delivered and not to be retried.
+    case purged
+}
+
+/// What the engine decided about a delivery report.
+enum DeliveryDecision: Equatable, Sendable {
+    /// Acknowledged: counted, and its input completes once all its outputs are.
+    case acknowledged(OutputRecord)
+    /// Keep its bytes and produce it again when ``EngineAction/produceAgain(slot:)`` says.
+    case retry(OutputRecord)
+    /// Failed and not retried (exactly-once aborts its transaction; a purged output's input is read again).
+    case dropped(OutputRecord)
+    /// No such output in flight (already settled): nothing to do.
+    case unknown
+}
+
+/// The result of committing a transaction.
+enum TransactionResult: Equatable, Sendable {
+    case committed
+    /// The commit can be tried again as is.
+    case retriable
+    /// The transaction must be aborted and its inputs processed again.
+    case abortRequired
+}

@@ -1,0 +1,81 @@
+/// Exactly-once: outputs and the input positions that produced them are committed in one Kafka transaction.
+/// A failed output, a failed commit that requires it, or a lost assignment aborts the transaction; its
+/// partitions are then rewound to their committed offsets and their state rebuilt, as after a restart.
+struct ExactlyOnceCommits: CommitStrategy {
+    let maxRecords: Int
+    let maxAgeNanos: UInt64
+    /// The open transaction, if any.
+    private(set) var transaction: OpenTransaction?
+
+    struct OpenTransaction: Equatable, Sendable {
+        var startedNanos: UInt64
+        var records = 0
+        /// Next input offset per partition consumed in it: committed with it.
+        var positions: [Int32: Int64] = [:]
+        /// A delivery inside it failed: it must abort.
+        var failed = false
+    }
+
+    init(maxRecords: Int, maxAgeMillis: Int) {
+        self.maxRecords = max(1, maxRecords)
+        self.maxAgeNanos = UInt64(max(1, maxAgeMillis)) * 1_000_000
+    }
+
+    var retriesFailedOutputs: Bool { false }
+
+    mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool {
+        let begin = transaction == nil
+        if begin { transaction = OpenTransaction(startedNanos: now) }
+        transaction?.positions[partition] = offset + 1
+        transaction?.records += 1
+        return begin
+    }
+
+    mutating func outputFailed() {
+        transaction?.failed = true
+    }
+
+    mutating func tick(now: UInt64, idle: Bool, partitions: inout [Int32: PartitionState], into actions: inout [EngineAction]) {
+        guard let transaction else { return }
+        if transaction.failed {
+            actions.append(.abortTransaction)
+        } else if idle || transaction.records >= maxRecords || now &- transaction.startedNanos >= maxAgeNanos {
+            actions.append(.commitTransaction(Self.sorted(transaction.positions)))
+        }
+    }
+
+    mutating func revoking(_ partitions: inout [Int32: PartitionState], ids: [Int32], into actions: inout [EngineAction]) {
+        // The transaction holds positions of the revoked partitions: settle it before they move to a new owner.
+        guard let transaction else { return }
+        actions.append(transaction.failed ? .abortTransaction : .commitTransaction(Self.sorted(transaction.positions)))
+    }
+
+    mutating func losing(ids: [Int32], into actions: inout [EngineAction]) {
+        // The group moved on: offsets of this generation cannot be committed; the new owner reads them again.
+        guard transaction != nil else { return }
+        actions.append(.abortTransaction)
+    }
+
+    mutating func finishing(_ partitions: inout [Int32: PartitionState], into actions: inout [EngineAction]) {
+        guard let transaction else { return }
+        actions.append(transaction.failed ? .abortTransaction : .commitTransaction(Self.sorted(transaction.positions)))
+    }
+
+    mutating func transactionCommitted(_ result: TransactionResult, into actions: inout [EngineAction]) {
+        switch result {
+        case .committed: transaction = nil
+        case .retriable: break  // the next tick commits again
+        case .abortRequired: actions.append(.abortTransaction)
+        }
+    }
+
+    mutating func transactionAborted() -> [Int32] {
+        let partitions = transaction.map { Array($0.positions.keys).sorted() } ?? []
+        transaction = nil
+        return partitions
+    }
+
+    private static func sorted(_ positions: [Int32: Int64]) -> [PartitionOffset] {
+        positions.map { PartitionOffset(partition: $0.key, offset: $0.value) }.sorted { $0.partition < $1.partition }
+    }
+}

@@ -1,0 +1,54 @@
+/// One assigned input partition as the engine tracks it.
+struct PartitionState: Equatable, Sendable {
+    /// Where the partition is between its assignment and normal fetching.
+    enum Phase: Equatable, Sendable {
+        /// Assigned and paused; the committed offset is being looked up (from the loop, not the callback).
+        /// `rewind`: after an aborted transaction, the consumer must also be moved back to it.
+        case awaitingCommitted(rewind: Bool)
+        /// Paused while the handler's state is replayed from the log up to the committed offset.
+        case rebuilding
+        /// Fetching (unless back-pressure or shutdown pause it).
+        case active
+    }
+
+    /// Distinguishes this assignment (or rewind) from earlier ones: late delivery reports of an earlier one
+    /// complete nothing here.
+    var generation: UInt32
+    var phase: Phase
+    var progress: PartitionProgress
+    /// Next offset to handle (last handled + 1); before the first record, the committed offset once known.
+    var position: Int64?
+    /// Whether librdkafka has this partition paused, as the engine last told it.
+    var fetchPaused: Bool
+    /// The partition's end was reached and nothing was fetched since.
+    var atEnd = false
+    /// The lowest offset of a record fetched while the partition was not active (it was not handled): fetching
+    /// is moved back to it before the partition resumes, so nothing is skipped.
+    var heldFrom: Int64?
+    /// Kafka timestamp (epoch seconds) of the last handled record.
+    var lastHandledTimestamp: Double?
+
+    init(generation: UInt32, phase: Phase) {
+        self.generation = generation
+        self.phase = phase
+        self.progress = PartitionProgress(generation: generation)
+        self.fetchPaused = true
+    }
+}
+
+/// A revoked partition whose per-key state the handler still holds: kept if the partition comes back at the
+/// position it left (eager rebalancing gives every partition back on every group change).
+struct ParkedPartition: Equatable, Sendable {
+    /// The next offset to handle when it left.
+    var position: Int64
+}
+
+/// The engine's lifecycle: one enum, not flags.
+enum EngineLifecycle: Equatable, Sendable {
+    /// Handling records.
+    case running
+    /// A stop was requested: no new inputs; outputs in flight are still delivered and their offsets stored.
+    case draining
+    /// The final offsets (or transaction) were handed out: nothing more happens.
+    case stopped
+}
