@@ -17,17 +17,13 @@ struct KafkaConf: ~Copyable {
 
     mutating func set(_ name: String, _ value: String, source: String) throws(ConfigurationError) {
         guard let handle else { return }
-        var errorText = [CChar](repeating: 0, count: 512)
-        let result = errorText.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_conf_set(handle, name, value, buffer.baseAddress, buffer.count)
-        }
+        let (result, reason) = withErrorText { rd_kafka_conf_set(handle, name, value, $0, $1) }
         switch result {
         case RD_KAFKA_CONF_OK:
             return
         case RD_KAFKA_CONF_UNKNOWN:
             throw ConfigurationError(variable: source, reason: "librdkafka has no property '\(name)'")
         default:
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ConfigurationError(variable: source, reason: "invalid value for '\(name)': \(reason)")
         }
     }
@@ -36,21 +32,10 @@ struct KafkaConf: ~Copyable {
         try set(property.name, property.value, source: property.source)
     }
 
-    /// Gives up ownership (after a successful `rd_kafka_new`, which takes the configuration).
-    mutating func release() -> OpaquePointer? {
-        let released = handle
-        handle = nil
-        return released
-    }
-
     /// Creates a client; on success librdkafka owns the configuration.
     mutating func makeClient(_ type: rd_kafka_type_t, operation: String) throws(KafkaError) -> OpaquePointer {
-        var errorText = [CChar](repeating: 0, count: 512)
-        let client = errorText.withUnsafeMutableBufferPointer { buffer in
-            rd_kafka_new(type, handle, buffer.baseAddress, buffer.count)
-        }
+        let (client, reason) = withErrorText { rd_kafka_new(type, handle, $0, $1) }
         guard let client else {
-            let reason = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw KafkaError(operation: operation, message: reason)
         }
         handle = nil

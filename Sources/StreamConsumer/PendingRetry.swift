@@ -1,6 +1,7 @@
 import Crdkafka
 
-/// An output whose delivery failed, kept (with its own copy of the bytes) until it is produced again.
+/// The bytes of an output whose delivery failed, kept (a copy) until it is produced again. When it is due is
+/// the engine's decision (``DeliveryEngine``); this only holds what the producer needs.
 struct PendingRetry {
     let slot: Int
     let topic: OwnedCString
@@ -9,12 +10,10 @@ struct PendingRetry {
     /// Owned until a produce succeeds.
     let headers: OpaquePointer?
     let timestampMs: Int64?
-    var dueNanos: UInt64
-    var backoffNanos: UInt64
 
     init(
         slot: Int, topic: OwnedCString, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-        headers: OpaquePointer?, timestampMs: Int64?, dueNanos: UInt64, backoffNanos: UInt64
+        headers: OpaquePointer?, timestampMs: Int64?
     ) {
         self.slot = slot
         self.topic = topic
@@ -22,14 +21,10 @@ struct PendingRetry {
         self.value = Array(value)
         self.headers = headers
         self.timestampMs = timestampMs
-        self.dueNanos = dueNanos
-        self.backoffNanos = backoffNanos
     }
 
     /// Copies a failed message from its delivery report.
-    init(slot: Int, topic: OwnedCString, message: UnsafePointer<rd_kafka_message_t>, dueNanos: UInt64, backoffNanos: UInt64) {
-        let key = message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) }
-        let value = UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len)
+    init(slot: Int, topic: OwnedCString, message: UnsafePointer<rd_kafka_message_t>) {
         var headers: OpaquePointer?
         var copied: OpaquePointer?
         if rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers {
@@ -38,9 +33,8 @@ struct PendingRetry {
         var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
         let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         self.init(
-            slot: slot, topic: topic, key: key, value: value, headers: copied,
-            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_CREATE_TIME && timestamp >= 0 ? timestamp : nil,
-            dueNanos: dueNanos, backoffNanos: backoffNanos
+            slot: slot, topic: topic, key: KafkaMessage.key(message), value: KafkaMessage.value(message), headers: copied,
+            timestampMs: timestampType == RD_KAFKA_TIMESTAMP_CREATE_TIME && timestamp >= 0 ? timestamp : nil
         )
     }
 

@@ -38,8 +38,9 @@ public protocol RecordHandler: AnyObject {
     /// handler wrote into `output` (cleared by the handler; its capacity is reused between calls).
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition
 
-    /// The assignment changed and state is about to be rebuilt from the log: forget all per-key state.
-    func resetState()
+    /// Forget the per-key state of `partitions`: they were revoked, or their state is about to be rebuilt from
+    /// the log. State of other partitions stays.
+    func resetState(partitions: Set<Int32>)
 
     /// A record from before the partition's committed offset, replayed in order to rebuild state after an
     /// assignment (restart, rebalance). Update state exactly as ``handle(_:output:)`` would; produce nothing.
@@ -48,6 +49,6 @@ public protocol RecordHandler: AnyObject {
 
 extension RecordHandler {
     /// Stateless handlers need no rebuild.
-    public func resetState() {}
+    public func resetState(partitions: Set<Int32>) {}
     public func warmUp(_ record: ConsumedRecord) {}
 }

@@ -40,4 +40,11 @@ public protocol StreamObserver: AnyObject, Sendable {
     /// Fetching was paused (`true`) or resumed (`false`) for back-pressure.
     func backPressure(_ paused: Bool)
     func kafkaLog(level: Int32, facility: String, message: String)
+    /// A partition's state was rebuilt from the log after an assignment: `records` replayed in `seconds`.
+    func stateRebuilt(partition: Int32, records: Int, seconds: Double)
+}
+
+extension StreamObserver {
+    /// A partition's state was rebuilt from the log after an assignment: `records` replayed in `seconds`.
+    public func stateRebuilt(partition: Int32, records: Int, seconds: Double) {}
 }

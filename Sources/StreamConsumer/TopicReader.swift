@@ -49,13 +49,8 @@ public final class TopicReader: @unchecked Sendable {
     public func start() throws(KafkaError) {
         reachedEnd.removeAll()
         let count = try partitionCount()
-        let list = rd_kafka_topic_partition_list_new(Int32(max(count, 1)))
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for partition in 0..<count {
-            let entry = rd_kafka_topic_partition_list_add(list, topic, Int32(partition))
-            entry?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
-        }
-        let error = rd_kafka_assign(client, list)
+        let list = PartitionList(topic: topic, partitions: (0..<Int32(count)).map { $0 }, offset: Int64(RD_KAFKA_OFFSET_BEGINNING))
+        let error = rd_kafka_assign(client, list.pointer)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(operation: "assign \(topic)", error: error)
         }
@@ -72,37 +67,66 @@ public final class TopicReader: @unchecked Sendable {
         _ body: (ConsumedRecord) -> Void
     ) throws(KafkaError) -> Int {
         guard !offsets.isEmpty else { return 0 }
-        let list = rd_kafka_topic_partition_list_new(1)
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = offsets.lowerBound
-        let error = rd_kafka_assign(client, list)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError(operation: "assign \(topic) [\(partition)] for replay", error: error)
-        }
-        defer { rd_kafka_assign(client, nil) }
+        try startReplay(partition: partition, from: offsets.lowerBound)
+        defer { stopReplay() }
         let deadline = Clock.monotonicNanos() + UInt64(timeoutSeconds * 1e9)
         var count = 0
         while Clock.monotonicNanos() < deadline, !isCancelled() {
-            guard let message = rd_kafka_consumer_poll(client, 100) else { continue }
+            let step = replayStep(partition: partition, end: offsets.upperBound, budgetMs: 100, body)
+            count += step.records
+            if step.finished { return count }
+        }
+        return count
+    }
+
+    /// Starts reading `partition` from `offset`, for ``replayStep(partition:end:budgetMs:_:)`` (one partition
+    /// at a time; a new start replaces the previous one).
+    public func startReplay(partition: Int32, from offset: Int64) throws(KafkaError) {
+        let list = PartitionList(topic: topic, partitions: [partition], offset: offset)
+        let error = rd_kafka_assign(client, list.pointer)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "assign \(topic) [\(partition)] for replay", error: error)
+        }
+    }
+
+    /// Hands the records that arrive within about `budgetMs` with offsets before `end` to `body`, in order,
+    /// without copying. `finished`: the record before `end` (or the partition's end) was reached.
+    public func replayStep(
+        partition: Int32, end: Int64, budgetMs: Int, _ body: (ConsumedRecord) -> Void
+    ) -> (records: Int, finished: Bool) {
+        let deadline = Clock.monotonicNanos() + UInt64(max(budgetMs, 1)) * 1_000_000
+        var count = 0
+        while Clock.monotonicNanos() < deadline {
+            let remainingMs = Int32(clamping: (deadline &- Clock.monotonicNanos()) / 1_000_000)
+            guard let message = rd_kafka_consumer_poll(client, max(remainingMs, 0)) else { continue }
             defer { rd_kafka_message_destroy(message) }
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF, message.pointee.partition == partition {
-                return count  // nothing more to read (the range ended in transaction markers)
+                return (count, true)  // nothing more to read (the range ended in transaction markers)
             }
             guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, message.pointee.partition == partition else { continue }
             let offset = message.pointee.offset
-            guard offset < offsets.upperBound else { return count }
-            var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-            let timestampMs = rd_kafka_message_timestamp(message, &timestampType)
-            body(ConsumedRecord(
-                topic: topic, partition: partition, offset: offset,
-                key: message.pointee.key.map { UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len) },
-                value: UnsafeRawBufferPointer(start: message.pointee.payload, count: message.pointee.len),
-                timestamp: timestampMs >= 0 ? Double(timestampMs) / 1000 : nil
-            ))
+            guard offset < end else { return (count, true) }
+            body(KafkaMessage.record(message, topic: topic))
             count += 1
-            if offset >= offsets.upperBound - 1 { return count }
+            if offset >= end - 1 { return (count, true) }
         }
-        return count
+        return (count, false)
+    }
+
+    /// Ends a replay started with ``startReplay(partition:from:)``.
+    public func stopReplay() {
+        rd_kafka_assign(client, nil)
+    }
+
+    /// The low and high watermarks of `partition` as the broker reports them now.
+    public func watermarks(partition: Int32, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let error = rd_kafka_query_watermark_offsets(client, topic, partition, &low, &high, timeoutMs)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "read watermarks of \(topic) [\(partition)]", error: error)
+        }
+        return (low, high)
     }
 
     /// Returns the records that arrive within `timeoutMs` (at most `maxRecords`).
@@ -129,12 +153,7 @@ public final class TopicReader: @unchecked Sendable {
         let count = try partitionCount()
         var remaining: [Int32: Int64] = [:]
         for partition in 0..<Int32(count) {
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let error = rd_kafka_query_watermark_offsets(client, topic, partition, &low, &high, 10_000)
-            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw KafkaError(operation: "read watermarks of \(topic) [\(partition)]", error: error)
-            }
+            let (low, high) = try watermarks(partition: partition, timeoutMs: 10_000)
             if high > low { remaining[partition] = high }
         }
         try start()
@@ -165,10 +184,8 @@ public final class TopicReader: @unchecked Sendable {
     }
 
     static func copy(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> ReadRecord {
-        let value = message.pointee.payload.map {
-            Array(UnsafeRawBufferPointer(start: $0, count: message.pointee.len))
-        } ?? []
-        let key = message.pointee.key.map { Array(UnsafeRawBufferPointer(start: $0, count: message.pointee.key_len)) }
+        let value = Array(KafkaMessage.value(message))
+        let key = KafkaMessage.key(message).map { Array($0) }
         var headers: [String: String] = [:]
         var list: OpaquePointer?
         if rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
@@ -182,11 +199,9 @@ public final class TopicReader: @unchecked Sendable {
                 index += 1
             }
         }
-        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
         return ReadRecord(
             partition: message.pointee.partition, offset: message.pointee.offset, key: key, value: value,
-            headers: headers, timestampMs: timestamp
+            headers: headers, timestampMs: KafkaMessage.timestampMs(message) ?? -1
         )
     }
 }

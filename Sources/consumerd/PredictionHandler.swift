@@ -33,9 +33,9 @@ final class PredictionHandler: RecordHandler {
         self.metrics = metrics
     }
 
-    func resetState() {
-        pipelines.removeAll()
-        metrics.setStateKeys(0)
+    func resetState(partitions: Set<Int32>) {
+        for partition in partitions { pipelines[partition] = nil }
+        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.windows.productCount })
     }
 
     /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an

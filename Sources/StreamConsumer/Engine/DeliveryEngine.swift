@@ -1,3 +1,14 @@
+/// The engine's tunables.
+struct EngineOptions: Sendable, Equatable {
+    /// Outputs handed to the producer and not yet acknowledged before fetching is paused.
+    var maxInflight: Int
+    /// First and largest back-off between attempts to produce a failed output again.
+    var retryInitialNanos: UInt64
+    var retryMaximumNanos: UInt64
+    /// Whether the handler's state is replayed from the log after an assignment.
+    var rebuildEnabled: Bool
+}
+
 /// The I/O-free core of the stream processor: it decides what happens to every input offset and every output.
 ///
 /// Events come in (a record was fetched, an output was acknowledged, partitions were assigned, a timer ticked,
@@ -11,17 +22,7 @@
 /// back-off (at-least-once) or abort their transaction (exactly-once); while any wait, or while too many outputs
 /// are unacknowledged, fetching is paused.
 struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
-    struct Options: Sendable, Equatable {
-        /// Outputs handed to the producer and not yet acknowledged before fetching is paused.
-        var maxInflight: Int
-        /// First and largest back-off between attempts to produce a failed output again.
-        var retryInitialNanos: UInt64
-        var retryMaximumNanos: UInt64
-        /// Whether the handler's state is replayed from the log after an assignment.
-        var rebuildEnabled: Bool
-    }
-
-    let options: Options
+    let options: EngineOptions
     // The stored properties below are internal (not private) only so that the rebalance extension in its own
     // file can reach them; nothing outside Engine/ mutates them.
     var lifecycle: EngineLifecycle = .running
@@ -40,7 +41,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// Partitions that must be read again from their committed offsets once the open transaction is aborted.
     var rewindAfterAbort: Set<Int32> = []
 
-    init(options: Options, commits: Commits) {
+    init(options: EngineOptions, commits: Commits) {
         self.options = options
         self.commits = commits
     }

@@ -1,0 +1,134 @@
+import Crdkafka
+
+/// Executes the engine's actions with librdkafka and feeds the results back as events.
+extension EngineDriver {
+    func execute(_ actions: [EngineAction]) {
+        for action in actions { execute(action) }
+    }
+
+    private func execute(_ action: EngineAction) {
+        let topic = options.topics.input
+        switch action {
+        case .pause(let ids):
+            let list = PartitionList(topic: topic, partitions: ids)
+            rd_kafka_pause_partitions(consumer, list.pointer)
+        case .resume(let ids):
+            let list = PartitionList(topic: topic, partitions: ids)
+            rd_kafka_resume_partitions(consumer, list.pointer)
+            logger.debug("partitions resumed", metadata: ["partitions": "\(ids)"])
+        case .lookUpCommitted(let ids):
+            execute(engine.committedOffsets(lookUpCommitted(ids), now: Clock.monotonicNanos()))
+        case .seek(let offsets):
+            let list = PartitionList(topic: topic, offsets: offsets)
+            // Asynchronous (timeout 0): the partitions are paused, the new position applies when they resume.
+            if let error = rd_kafka_seek_partitions(consumer, list.pointer, 0) {
+                fail(KafkaError(operation: "move \(topic) \(offsets) back", consuming: error))
+            }
+        case .resetState(let ids):
+            handler.resetState(partitions: Set(ids))
+        case .rebuild(let partition, let before):
+            rebuilder.enqueue(partition: partition, end: before)
+        case .produceAgain(let slot):
+            guard let retry = retries[slot] else {
+                engine.reproduced(slot: slot, accepted: true, now: Clock.monotonicNanos())
+                return
+            }
+            let error = retry.produce(producer)
+            let accepted = error == RD_KAFKA_RESP_ERR_NO_ERROR
+            engine.reproduced(slot: slot, accepted: accepted, now: Clock.monotonicNanos())
+            if accepted {
+                retries[slot] = nil
+                logger.info("re-produced an output after a failed delivery", metadata: ["topic": "\(retry.topic.string)"])
+            } else if error != RD_KAFKA_RESP_ERR__QUEUE_FULL, let record = engine.outputs.peek(slot) {
+                observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))
+            }
+        case .dropRetry(let slot):
+            retries.removeValue(forKey: slot)?.release()
+        case .storeOffsets(let offsets):
+            let list = PartitionList(topic: topic, offsets: offsets)
+            let error = rd_kafka_offsets_store(consumer, list.pointer)
+            if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__STATE {
+                observer.kafkaError("store offsets: \(KafkaError.text(error))", fatal: false)
+            }
+        case .commitOffsets(let offsets):
+            let list = PartitionList(topic: topic, offsets: offsets)
+            // Asynchronous: the result arrives in the commit callback.
+            let error = rd_kafka_commit(consumer, list.pointer, 1)
+            if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET {
+                logger.warning("offset commit failed", metadata: ["error": "\(KafkaError.text(error))"])
+            }
+        case .beginTransaction:
+            if let error = Transactions.begin(producer) { fail(error) }
+        case .commitTransaction(let positions):
+            commitTransaction(positions)
+        case .abortTransaction:
+            abortTransaction()
+        case .backPressure(let paused):
+            observer.backPressure(paused)
+            logger.log(level: paused ? .warning : .info, paused ? "fetching paused: outputs are backing up" : "fetching resumed", metadata: [
+                "inflight": "\(engine.inflightCount)", "retrying": "\(engine.retrySlots.count)",
+            ])
+        }
+    }
+
+    /// The group's committed offsets (`nil`: none, or the look-up failed; then processing starts with empty
+    /// state where `auto.offset.reset` says).
+    private func lookUpCommitted(_ ids: [Int32]) -> [Int32: Int64?] {
+        let list = PartitionList(topic: options.topics.input, partitions: ids)
+        let error = rd_kafka_committed(consumer, list.pointer, Self.committedLookUpTimeoutMs)
+        var result: [Int32: Int64?] = [:]
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            logger.warning("cannot read committed offsets; per-product state starts empty (first outputs may be warm-up skips)", metadata: [
+                "error": "\(KafkaError.text(error))", "partitions": "\(ids)",
+            ])
+            for id in ids { result[id] = .some(nil) }
+            return result
+        }
+        for entry in list.entries {
+            result[entry.partition] = .some(entry.offset >= 0 && entry.error == RD_KAFKA_RESP_ERR_NO_ERROR ? entry.offset : nil)
+        }
+        return result
+    }
+
+    /// Bounds the committed-offset look-up, which runs on the loop (well inside the liveness window).
+    static var committedLookUpTimeoutMs: Int32 { 5_000 }
+
+    private func commitTransaction(_ positions: [PartitionOffset]) {
+        let outcome = Transactions.commit(producer: producer, consumer: consumer, topic: options.topics.input, positions: positions)
+        rd_kafka_poll(producer, 0)  // delivery reports of the committed outputs
+        let now = Clock.monotonicNanos()
+        switch outcome {
+        case .committed:
+            observer.offsetsCommitted(success: true, error: nil)
+            execute(engine.transactionCommitted(.committed, now: now))
+        case .retriable(let message):
+            observer.offsetsCommitted(success: false, error: message)
+            logger.warning("transaction commit will be retried", metadata: ["error": "\(message)"])
+            execute(engine.transactionCommitted(.retriable, now: now))
+        case .abortRequired(let message):
+            observer.offsetsCommitted(success: false, error: message)
+            logger.warning("transaction failed; aborting and reprocessing its inputs", metadata: ["error": "\(message)"])
+            execute(engine.transactionCommitted(.abortRequired, now: now))
+        case .fatal(let error):
+            observer.offsetsCommitted(success: false, error: error.message)
+            fail(error)
+        }
+    }
+
+    private func abortTransaction() {
+        if let error = Transactions.abort(producer) {
+            fail(error)
+            return
+        }
+        rd_kafka_poll(producer, 0)
+        let actions = engine.transactionAborted(now: Clock.monotonicNanos())
+        var rewound: Set<Int32> = []
+        for case .pause(let ids) in actions { rewound.formUnion(ids) }
+        // Records fetched for the rewound partitions are read again from the committed offsets.
+        dropBacklog(for: rewound)
+        execute(actions)
+        if !rewound.isEmpty {
+            logger.info("rewinding to the committed offsets after an aborted transaction", metadata: ["partitions": "\(rewound.sorted())"])
+        }
+    }
+}

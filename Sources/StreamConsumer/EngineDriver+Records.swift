@@ -1,0 +1,129 @@
+import Crdkafka
+
+/// The hot path: a fetched record → the handler → outputs handed to the producer; delivery reports back.
+extension EngineDriver {
+    func process(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
+        defer { rd_kafka_message_destroy(message) }
+        let partition = message.pointee.partition
+        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                engine.reachedEnd(partition: partition)
+            } else {
+                observer.kafkaError("consume from \(options.topics.input) [\(partition)]: \(KafkaError.text(message.pointee.err))", fatal: false)
+            }
+            return
+        }
+        setBrokerReachable(true)
+        let timestampMs = KafkaMessage.timestampMs(message)
+        let timestamp = timestampMs.map { Double($0) / 1000 }
+        let now = Clock.monotonicNanos()
+        guard case .handle(let ticket, let begin) = engine.fetched(
+            partition: partition, offset: message.pointee.offset, timestamp: timestamp, now: now
+        ) else {
+            return  // not ours (any more), or not active yet: read again when it resumes
+        }
+        caughtUpReported = false
+        catchUp.recordHandled()
+        if begin, let error = Transactions.begin(producer) {
+            fail(error)
+            return
+        }
+        let record = KafkaMessage.record(message, topic: options.topics.input)
+        switch handler.handle(record, output: &outputBuffer) {
+        case .skip:
+            engine.inputHandled(ticket, outputs: 0)
+        case .publish(var key, let kind):
+            engine.inputHandled(ticket, outputs: 1)
+            let slot = engine.outputCreated(for: ticket, kind: kind, sourceTimestamp: timestamp, now: now)
+            key.withUTF8 { keyBytes in
+                outputBuffer.withUnsafeBytes { valueBytes in
+                    produce(slot: slot, topic: outputTopic, key: UnsafeRawBufferPointer(keyBytes), value: valueBytes, headers: nil, timestampMs: nil)
+                }
+            }
+        case .deadLetter(let deadLetter):
+            engine.inputHandled(ticket, outputs: 1)
+            let slot = engine.outputCreated(for: ticket, kind: .deadLetter(errorType: deadLetter.errorType), sourceTimestamp: timestamp, now: now)
+            let value = record.value
+            let kept = deadLetter.truncateTo.map { min($0, value.count) } ?? value.count
+            produce(
+                slot: slot, topic: deadLetterTopic, key: record.key,
+                value: UnsafeRawBufferPointer(rebasing: value[0..<kept]),
+                headers: DeadLetterHeaders.make(deadLetter, source: record), timestampMs: timestampMs
+            )
+        }
+    }
+
+    /// Hands one output to librdkafka; waits (serving callbacks, records kept in the backlog) while its queue is
+    /// full. A produce that fails otherwise is kept for a retry, as a failed delivery is.
+    func produce(
+        slot: Int, topic: OwnedCString, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
+        headers: OpaquePointer?, timestampMs: Int64?
+    ) {
+        while true {
+            let error = Producing.produce(
+                producer, topic: topic.pointer, key: key, value: value, headers: headers,
+                timestampMs: timestampMs, opaque: InflightTable.opaque(for: slot)
+            )
+            if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, !stop.isRequested {
+                observer.heartbeat()
+                keepConsumerAlive()
+                rd_kafka_poll(producer, 50)
+                continue
+            }
+            let now = Clock.monotonicNanos()
+            // Not produced: at shutdown it is dropped (its input is read again after the restart), otherwise it
+            // is kept and produced again after a back-off.
+            let result: DeliveryResult = error == RD_KAFKA_RESP_ERR__QUEUE_FULL ? .purged : .failed
+            switch engine.delivered(slot: slot, result: result, now: now) {
+            case .retry(let record):
+                observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))
+                retries[slot] = PendingRetry(slot: slot, topic: topic, key: key, value: value, headers: headers, timestampMs: timestampMs)
+            case .dropped(let record):
+                if result == .failed { observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error)) }
+                if let headers { rd_kafka_headers_destroy(headers) }
+            case .acknowledged, .unknown:
+                if let headers { rd_kafka_headers_destroy(headers) }
+            }
+            return
+        }
+    }
+
+    /// Called by librdkafka (inside `rd_kafka_poll(producer)`, on the processing thread) once per output.
+    func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>) {
+        let slot = InflightTable.index(from: message.pointee._private)
+        let error = message.pointee.err
+        let result: DeliveryResult = switch error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR: .delivered
+        case RD_KAFKA_RESP_ERR__PURGE_QUEUE, RD_KAFKA_RESP_ERR__PURGE_INFLIGHT: .purged
+        default: .failed
+        }
+        let now = Clock.monotonicNanos()
+        switch engine.delivered(slot: slot, result: result, now: now) {
+        case .acknowledged(let record):
+            setBrokerReachable(true)
+            catchUp.recordDelivery(atNanos: now)
+            let elapsed = Double(now &- record.producedAtNanos) / 1e9
+            observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))
+        case .retry(let record):
+            observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))
+            retries[slot] = PendingRetry(slot: slot, topic: record.kind.isDeadLetter ? deadLetterTopic : outputTopic, message: message)
+        case .dropped(let record):
+            observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))
+        case .unknown:
+            break
+        }
+    }
+
+    func fail(_ error: KafkaError) {
+        fatalClientError = error
+        observer.kafkaError("\(error.operation): \(error.message)", fatal: true)
+    }
+}
+
+extension OutputKind {
+    var isDeadLetter: Bool {
+        if case .deadLetter = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,248 @@
+import Crdkafka
+import Foundation
+import Logging
+import Synchronization
+
+/// A stop request, settable from any thread.
+final class StopSignal: Sendable {
+    private let requested = Atomic<Bool>(false)
+    func request() { requested.store(true, ordering: .releasing) }
+    var isRequested: Bool { requested.load(ordering: .acquiring) }
+}
+
+/// Runs the ``DeliveryEngine`` on librdkafka: polls both clients, feeds the engine their events and executes
+/// its actions. All of it runs on the one thread that calls ``run()``; librdkafka serves the callbacks there too
+/// (inside the poll calls), so the engine needs no lock.
+final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
+    let clients: KafkaClients
+    var engine: DeliveryEngine<Commits>
+    let handler: any RecordHandler
+    let observer: any StreamObserver
+    let logger: Logger
+    let options: StreamProcessorOptions
+    let stop: StopSignal
+    let board: PositionBoard
+    let rebuilder: StateRebuilder
+    let outputTopic: OwnedCString
+    let deadLetterTopic: OwnedCString
+
+    /// Fetched records not handled yet (back-pressure, or served while waiting for the producer), in order.
+    var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+    var backlogHead = 0
+    /// Bytes of failed outputs, by slot, until the engine says to produce them again or drop them.
+    var retries: [Int: PendingRetry] = [:]
+    var outputBuffer: [UInt8] = []
+    var catchUp = CatchUpTracker()
+    var caughtUpReported = false
+    var reportedInflight = 0
+    var brokerReachable: Bool?
+    var fatalClientError: KafkaError?
+    var lastPublishNanos: UInt64 = 0
+    var lastHandledTimestamps: [Int32: Double] = [:]
+
+    var consumer: OpaquePointer { clients.consumer }
+    var producer: OpaquePointer { clients.producer }
+
+    init(
+        clients: KafkaClients, engine: DeliveryEngine<Commits>, handler: any RecordHandler, observer: any StreamObserver,
+        logger: Logger, options: StreamProcessorOptions, stop: StopSignal, board: PositionBoard, rebuilder: StateRebuilder
+    ) {
+        self.clients = clients
+        self.engine = engine
+        self.handler = handler
+        self.observer = observer
+        self.logger = logger
+        self.options = options
+        self.stop = stop
+        self.board = board
+        self.rebuilder = rebuilder
+        self.outputTopic = OwnedCString(options.topics.output)
+        self.deadLetterTopic = OwnedCString(options.topics.deadLetter)
+    }
+
+    /// Records handled before the loop serves delivery reports, retries and offsets again.
+    static var batchLimit: Int { 512 }
+
+    /// Runs the loop until a stop request or a fatal client error, then shuts down (flush, commit, leave).
+    func run() throws(KafkaError) {
+        guard !clients.isDestroyed else {
+            throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
+        }
+        try subscribe()
+        logger.info("consuming", metadata: [
+            "input": "\(options.topics.input)", "output": "\(options.topics.output)",
+            "dead_letter": "\(options.topics.deadLetter)",
+        ])
+        var idle = false
+        while !stop.isRequested, fatalClientError == nil {
+            // Every pass proves liveness: with brokers down, fetching paused or a rebuild running, the loop still
+            // turns, and no call inside a pass blocks for long.
+            observer.heartbeat()
+            rd_kafka_poll(producer, 0)
+            execute(engine.tick(now: Clock.monotonicNanos(), idle: idle))
+            var handled = 0
+            var drained = false
+            while handled < Self.batchLimit, engine.acceptsRecords, fatalClientError == nil {
+                guard let message = nextMessage() else {
+                    drained = true
+                    break
+                }
+                process(message)
+                handled += 1
+            }
+            if !engine.acceptsRecords { keepConsumerAlive() }
+            rd_kafka_poll(producer, 0)
+            let rebuilding = stepRebuild()
+            reportInflight()
+            if handled == 0, engine.inflightCount == 0 { reportCaughtUpIfIdle() }
+            publishPosition(force: false)
+            idle = handled == 0
+            if !rebuilding, drained || !engine.acceptsRecords {
+                waitForWork(timeoutMs: engine.acceptsRecords ? idleWaitMs() : min(20, idleWaitMs()))
+            }
+        }
+        shutdown()
+        if let fatalClientError { throw fatalClientError }
+    }
+
+    /// Sleeps until either client has something to serve, at most `timeoutMs`.
+    private func waitForWork(timeoutMs: Int32) {
+        if let wakeup = clients.wakeup {
+            wakeup.wait(timeoutMs: timeoutMs)
+        } else if engine.inflightCount > 0 {
+            rd_kafka_poll(producer, min(timeoutMs, 2))
+        } else if let message = rd_kafka_consumer_poll(consumer, timeoutMs) {
+            backlog.append(message)
+        }
+    }
+
+    /// How long an idle loop may sleep: long enough not to spin, short enough to notice a stop request, a due
+    /// retry or a transaction that is due.
+    private func idleWaitMs() -> Int32 {
+        engine.retrySlots.isEmpty ? 100 : 10
+    }
+
+    private func subscribe() throws(KafkaError) {
+        let list = PartitionList(topic: options.topics.input, partitions: [RD_KAFKA_PARTITION_UA])
+        let error = rd_kafka_subscribe(consumer, list.pointer)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "subscribe to \(options.topics.input)", error: error)
+        }
+    }
+
+    func nextMessage() -> UnsafeMutablePointer<rd_kafka_message_t>? {
+        if backlogHead < backlog.count {
+            let message = backlog[backlogHead]
+            backlogHead += 1
+            if backlogHead == backlog.count {
+                backlog.removeAll(keepingCapacity: true)
+                backlogHead = 0
+            }
+            return message
+        }
+        return rd_kafka_consumer_poll(consumer, 0)
+    }
+
+    /// Serves the consumer's callbacks (rebalance, commits, heartbeats) while records are not being handled;
+    /// records already fetched wait in the backlog, in order.
+    func keepConsumerAlive() {
+        while let message = rd_kafka_consumer_poll(consumer, 0) {
+            backlog.append(message)
+        }
+    }
+
+    func dropBacklog(for partitions: Set<Int32>) {
+        guard backlogHead < backlog.count, !partitions.isEmpty else { return }
+        var kept: [UnsafeMutablePointer<rd_kafka_message_t>] = []
+        for message in backlog[backlogHead...] {
+            if partitions.contains(message.pointee.partition) {
+                rd_kafka_message_destroy(message)
+            } else {
+                kept.append(message)
+            }
+        }
+        backlog = kept
+        backlogHead = 0
+    }
+
+    func drainBacklog() {
+        for message in backlog[backlogHead...] { rd_kafka_message_destroy(message) }
+        backlog.removeAll()
+        backlogHead = 0
+    }
+
+    // MARK: - Health signals
+
+    /// Tells the observer the in-flight count once per loop pass (not per record) when it changed.
+    private func reportInflight() {
+        guard engine.inflightCount != reportedInflight else { return }
+        reportedInflight = engine.inflightCount
+        observer.inflightChanged(reportedInflight)
+    }
+
+    /// Catch-ups of at least this many records are logged at info level.
+    static var catchUpLogMinimumRecords: Int { 1000 }
+
+    private func reportCaughtUpIfIdle() {
+        guard !caughtUpReported, !engine.partitions.isEmpty, backlogHead >= backlog.count else { return }
+        guard engine.partitions.values.allSatisfy({ $0.atEnd && $0.phase == .active }) else { return }
+        caughtUpReported = true
+        let summary = catchUp.finish()
+        // A backlog worth naming (after a restart, an outage, a burst) is logged at info; the idle points of a
+        // live stream, a few records apart, only at debug.
+        logger.log(level: summary.records >= Self.catchUpLogMinimumRecords ? .info : .debug, "caught up", metadata: [
+            "records": "\(summary.records)",
+            "seconds": "\(String(format: "%.3f", summary.seconds))",
+            "records_per_second": "\(String(format: "%.0f", summary.recordsPerSecond))",
+            "cpu_seconds": "\(String(format: "%.2f", summary.cpuSeconds))",
+        ])
+        observer.caughtUp(summary)
+    }
+
+    /// Publishes the engine's positions for the metrics scrape, at most every 100 ms.
+    func publishPosition(force: Bool) {
+        let now = Clock.monotonicNanos()
+        guard force || now &- lastPublishNanos >= 100_000_000 else { return }
+        lastPublishNanos = now
+        var entries: [Int32: PositionBoard.Entry] = [:]
+        for (id, state) in engine.partitions {
+            entries[id] = PositionBoard.Entry(position: state.position, committable: state.progress.committableOffset)
+            if let timestamp = state.lastHandledTimestamp { lastHandledTimestamps[id] = timestamp }
+        }
+        var oldest: Double?
+        if backlogHead < backlog.count {
+            oldest = KafkaMessage.timestampMs(backlog[backlogHead]).map { Double($0) / 1000 }
+        }
+        board.publish(entries: entries, lastHandled: lastHandledTimestamps, oldestFetched: oldest)
+    }
+
+    func setBrokerReachable(_ reachable: Bool) {
+        guard brokerReachable != reachable else { return }
+        brokerReachable = reachable
+        observer.brokerReachability(reachable)
+    }
+
+    func clientError(_ error: rd_kafka_resp_err_t, reason: String, client: OpaquePointer?) {
+        if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
+            setBrokerReachable(false)
+        }
+        if error == RD_KAFKA_RESP_ERR__FATAL, let client {
+            let (code, detail) = withErrorText { rd_kafka_fatal_error(client, $0, $1) }
+            fatalClientError = KafkaError(operation: "Kafka client", code: code.rawValue, message: detail)
+            observer.kafkaError("fatal: \(detail)", fatal: true)
+            return
+        }
+        observer.kafkaError(reason, fatal: false)
+    }
+
+    func offsetCommitResult(_ error: rd_kafka_resp_err_t) {
+        switch error {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            observer.offsetsCommitted(success: true, error: nil)
+        case RD_KAFKA_RESP_ERR__NO_OFFSET:
+            break  // nothing new to commit
+        default:
+            observer.offsetsCommitted(success: false, error: KafkaError.text(error))
+        }
+    }
+}

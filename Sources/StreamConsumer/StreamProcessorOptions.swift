@@ -1,0 +1,58 @@
+/// The topics one processor reads and writes.
+public struct StreamTopics: Sendable, Equatable {
+    public var input: String
+    public var output: String
+    public var deadLetter: String
+
+    public init(input: String = "ticks.features", output: String = "ticks.predictions", deadLetter: String = "ticks.features.dlq") {
+        self.input = input
+        self.output = output
+        self.deadLetter = deadLetter
+    }
+}
+
+/// Tunables of the consume → handle → produce loop.
+public struct StreamProcessorOptions: Sendable {
+    public var topics: StreamTopics
+    /// Outputs handed to the producer and not yet acknowledged before fetching is paused (bounded memory).
+    public var maxInflight: Int
+    /// How long shutdown waits for outstanding deliveries before closing.
+    public var shutdownFlushTimeoutMs: Int32
+    /// First and largest back-off between attempts to re-produce an output whose delivery failed.
+    public var retryBackoffNanos: (initial: UInt64, maximum: UInt64)
+    /// How many records before a partition's committed offset are replayed into the handler's state after an
+    /// assignment (0 turns the rebuild off).
+    public var stateRebuildMaxRecords: Int
+    /// Longest time one partition's rebuild may take before processing goes on without the rest of it.
+    public var stateRebuildTimeoutSeconds: Double
+    /// How long shutdown waits for the consumer to leave its group before exiting without a clean group exit.
+    public var consumerCloseTimeoutSeconds: Double = 10
+    /// At-least-once (offsets stored after delivery) or exactly-once (Kafka transactions).
+    public var guarantee: ProcessingGuarantee
+
+    /// The longest a graceful stop takes after SIGTERM: the output flush, then the final commit and the group
+    /// exit (each bounded), plus one second for the loop to notice the request. Service managers must allow more
+    /// (systemd `TimeoutStopSec`, Kubernetes `terminationGracePeriodSeconds`): the one place this budget is set.
+    public var shutdownBudgetSeconds: Double {
+        Double(shutdownFlushTimeoutMs) / 1000 + consumerCloseTimeoutSeconds + 1
+    }
+
+    public init(
+        topics: StreamTopics = StreamTopics(),
+        maxInflight: Int = 200_000,
+        shutdownFlushTimeoutMs: Int32 = 6000,
+        retryBackoffNanos: (initial: UInt64, maximum: UInt64) = (500_000_000, 30_000_000_000),
+        stateRebuildMaxRecords: Int = 100_000,
+        stateRebuildTimeoutSeconds: Double = 60,
+        guarantee: ProcessingGuarantee = .atLeastOnce
+    ) {
+        self.guarantee = guarantee
+        self.topics = topics
+        self.maxInflight = maxInflight
+        self.shutdownFlushTimeoutMs = shutdownFlushTimeoutMs
+        self.retryBackoffNanos = retryBackoffNanos
+        self.stateRebuildMaxRecords = stateRebuildMaxRecords
+        self.stateRebuildTimeoutSeconds = stateRebuildTimeoutSeconds
+    }
+}
+
