@@ -255,7 +255,10 @@ public final class ConsumerMetrics: Sendable {
     /// statistics path (``applyConsumerStatistics(_:)``) no longer writes `lag_records` and ``recordLag(recordTimestamp:eventTime:now:)``
     /// / ``markCaughtUp()`` no longer write `lag_seconds`. Without a source both keep working.
     ///
-    /// The source is retained until replaced; it is called on the endpoint's threads (see ``LagSource``).
+    /// The source is held strongly until replaced, so an engine that also owns this object (through its
+    /// observer) forms a reference cycle: harmless for the daemon's lifetime objects, and broken by
+    /// `setLagSource(nil)` where that matters (tests creating many engines). It is called on the
+    /// endpoint's threads (see ``LagSource``).
     public func setLagSource(_ source: (any LagSource)?) {
         self.lag.setSource(source)
     }
