@@ -45,7 +45,7 @@ import Testing
         #expect(engine.outputs.peek(slot)?.retryDueNanos == nil)
         engine.deliver([slot], now: clock.now)
         #expect(engine.watermark(0) == 1)
-        clock.advance(ms: 1)
+        clock.advance(ms: 50)
         let relieved = engine.tick(now: clock.now, idle: true)
         #expect(relieved == [.storeOffsets([at(0, 1)]), .backPressure(false), .resume([0, 1])])
         #expect(engine.acceptsRecords)
