@@ -17,6 +17,9 @@ import Synchronization
 /// histograms take swift-prometheus' short per-histogram lock, and labelled series are looked up
 /// in immutable dictionaries built at init. Every labelled family with a known value set is
 /// populated at init, so each series is exported (at 0) before its first event.
+///
+/// Lag is computed at scrape time when the engine installs a ``LagSource`` (``setLagSource(_:)``),
+/// so a stalled or paused consumer's lag keeps growing; see ``LagMetrics``.
 public final class ConsumerMetrics: Sendable {
     /// The registry holding every consumerd metric. Other components may register their own
     /// metrics here (with help text) to have them served on `/metrics`.
@@ -30,7 +33,7 @@ public final class ConsumerMetrics: Sendable {
     private let predictionsMade: Counter
     private let errors: [ErrorType: Counter]
     private let processingSeconds: ValueHistogram
-    private let lagSeconds: Gauge
+    private let lag: LagMetrics
     private let processingRate: Gauge
     private let rateWindow: SlidingWindowCounter
 
@@ -42,7 +45,6 @@ public final class ConsumerMetrics: Sendable {
     private let stages: [Stage: ValueHistogram]
     private let endToEnd: ValueHistogram
 
-    private let lagRecords: Mutex<[PartitionKey: Gauge]>
     private let assignedPartitions: Gauge
     private let rebalances: [RebalanceKind: Counter]
     private let commitsOK: Counter
@@ -54,14 +56,13 @@ public final class ConsumerMetrics: Sendable {
     private let modelInfo: Mutex<Gauge>
     private let modelLoaded: Gauge
     private let healthStatus: Gauge
+    private let lastProgress: Gauge
+    private let lastRecord: Gauge
+    private let stateRebuildRecords: Counter
+    private let stateRebuildSeconds: ValueHistogram
     private let buildInfo: Gauge
 
     private let process: ProcessMetrics
-
-    private struct PartitionKey: Hashable, Sendable {
-        var topic: String
-        var partition: Int
-    }
 
     /// Registers every consumerd metric on a new registry.
     ///
@@ -109,7 +110,7 @@ public final class ConsumerMetrics: Sendable {
             uniqueKeysWithValues: ErrorType.allCases.map { ($0, counter(C.errors, [("error_type", $0.rawValue)])) }
         )
         self.processingSeconds = histogram(C.processingSeconds, MetricBuckets.processingSeconds)
-        self.lagSeconds = gauge(C.lagSeconds)
+        self.lag = LagMetrics(registry: registry)
         self.processingRate = gauge(C.processingRate)
         self.rateWindow = SlidingWindowCounter(windowSeconds: 10, slotsPerSecond: 10)
 
@@ -131,7 +132,6 @@ public final class ConsumerMetrics: Sendable {
         )
         self.endToEnd = histogram(C.endToEndSeconds, MetricBuckets.endToEndSeconds)
 
-        self.lagRecords = Mutex([:])
         self.assignedPartitions = gauge(C.assignedPartitions)
         self.rebalances = Dictionary(
             uniqueKeysWithValues: RebalanceKind.allCases.map { ($0, counter(C.rebalances, [("kind", $0.rawValue)])) }
@@ -147,6 +147,10 @@ public final class ConsumerMetrics: Sendable {
         self.modelInfo = Mutex(info)
         self.modelLoaded = gauge(C.modelLoaded)
         self.healthStatus = gauge(C.healthStatus)
+        self.lastProgress = gauge(C.lastProgressTimestamp)
+        self.lastRecord = gauge(C.lastRecordTimestamp)
+        self.stateRebuildRecords = counter(C.stateRebuildRecords)
+        self.stateRebuildSeconds = histogram(C.stateRebuildSeconds, MetricBuckets.stateRebuildSeconds)
         self.buildInfo = gauge(C.buildInfo, [("version", buildVersion), ("swift", BuildEnvironment.swiftVersion)])
         self.buildInfo.set(to: 1)
 
@@ -155,11 +159,13 @@ public final class ConsumerMetrics: Sendable {
 
     // MARK: Per-record updates (hot path)
 
-    /// Counts one handled input record (predicted, dead-lettered or skipped) and feeds the
-    /// 10 s processing-rate window. `now` is wall-clock epoch seconds.
+    /// Counts one handled input record (predicted, dead-lettered or skipped), feeds the
+    /// 10 s processing-rate window and sets `volatility_consumer_last_record_timestamp_seconds`
+    /// to `now` (one relaxed atomic store). `now` is wall-clock epoch seconds.
     public func recordProcessed(at now: Double) {
         self.messagesProcessed.increment()
         self.rateWindow.record(at: now)
+        self.lastRecord.set(to: now)
     }
 
     /// Observes one record's poll-to-serialized time in `volatility_consumer_processing_seconds`.
@@ -219,7 +225,8 @@ public final class ConsumerMetrics: Sendable {
         }
     }
 
-    /// Sets `volatility_consumer_lag_seconds` to `now − (recordTimestamp ?? eventTime)`.
+    /// Sets `volatility_consumer_lag_seconds` to `now − (recordTimestamp ?? eventTime)` — only while no
+    /// ``LagSource`` is installed; with one, the scrape computes the gauge and this does nothing.
     ///
     /// The Kafka record timestamp (CreateTime) wins whenever present; the payload's event time
     /// is only a fallback for records without one. All values are epoch seconds (convert Kafka's
@@ -229,13 +236,43 @@ public final class ConsumerMetrics: Sendable {
         guard let reference = recordTimestamp ?? eventTime else { return }
         let lag = now - reference
         guard lag.isFinite else { return }
-        self.lagSeconds.set(to: max(lag, 0))
+        self.lag.recordSeconds(lag)
     }
 
     /// Sets `volatility_consumer_lag_seconds` to 0: every assigned partition is at its high
-    /// watermark and the consumer is idle.
+    /// watermark and the consumer is idle. Does nothing while a ``LagSource`` is installed (the
+    /// scrape computes the gauge).
     public func markCaughtUp() {
-        self.lagSeconds.set(to: 0)
+        self.lag.markCaughtUp()
+    }
+
+    /// Installs the source `/metrics` asks for the consumer's position at every render, or removes it
+    /// with `nil`.
+    ///
+    /// While a source is installed, ``render()`` sets one `volatility_consumer_lag_records{topic,partition}`
+    /// series per partition it reports (removing the others) and `volatility_consumer_lag_seconds` to
+    /// `max(0, now − oldestWaitingTimestamp)` (0 when nil), with `now` from the injected clock; the
+    /// statistics path (``applyConsumerStatistics(_:)``) no longer writes `lag_records` and ``recordLag(recordTimestamp:eventTime:now:)``
+    /// / ``markCaughtUp()`` no longer write `lag_seconds`. Without a source both keep working.
+    ///
+    /// The source is held strongly until replaced, so an engine that also owns this object (through its
+    /// observer) forms a reference cycle: harmless for the daemon's lifetime objects, and broken by
+    /// `setLagSource(nil)` where that matters (tests creating many engines). It is called on the
+    /// endpoint's threads (see ``LagSource``).
+    public func setLagSource(_ source: (any LagSource)?) {
+        self.lag.setSource(source)
+    }
+
+    /// Counts a state rebuild after a partition assignment: `records` replayed into the rolling
+    /// windows (`volatility_consumer_state_rebuild_records_total`) in `seconds`
+    /// (`volatility_consumer_state_rebuild_seconds`). Negative counts and non-finite durations are ignored.
+    public func recordStateRebuild(records: Int, seconds: Double) {
+        if records > 0 {
+            self.stateRebuildRecords.increment(by: Int64(records))
+        }
+        if let s = Self.nonNegative(seconds) {
+            self.stateRebuildSeconds.record(s)
+        }
     }
 
     // MARK: Consumer state
@@ -267,7 +304,8 @@ public final class ConsumerMetrics: Sendable {
 
     /// Applies a consumer's librdkafka statistics JSON (statistics callback, every
     /// `statistics.interval.ms`): sets `volatility_consumer_lag_records{topic,partition}` from
-    /// `consumer_lag_stored` and removes the series of partitions no longer reported.
+    /// `consumer_lag_stored` and removes the series of partitions no longer reported. Does not
+    /// touch the metrics while a ``LagSource`` is installed (the scrape computes them).
     ///
     /// - Returns: `false` (metrics unchanged) when the document is not a JSON object.
     @discardableResult
@@ -279,26 +317,7 @@ public final class ConsumerMetrics: Sendable {
 
     /// Applies already-parsed consumer statistics; see ``applyConsumerStatistics(json:)``.
     public func applyConsumerStatistics(_ stats: LibrdkafkaStatistics) {
-        let family = MetricCatalog.lagRecords
-        self.lagRecords.withLock { current in
-            var next: [PartitionKey: Gauge] = [:]
-            next.reserveCapacity(stats.partitionLags.count)
-            for entry in stats.partitionLags {
-                let key = PartitionKey(topic: entry.topic, partition: entry.partition)
-                let gauge =
-                    current[key]
-                    ?? self.registry.makeGauge(
-                        descriptor: family.descriptor,
-                        labels: [("topic", entry.topic), ("partition", String(entry.partition))]
-                    )
-                gauge.set(to: Double(entry.lag))
-                next[key] = gauge
-            }
-            for (key, gauge) in current where next[key] == nil {
-                self.registry.unregisterGauge(gauge)
-            }
-            current = next
-        }
+        self.lag.applyStatistics(stats.partitionLags)
     }
 
     /// Applies the producer's librdkafka statistics JSON: sets
@@ -348,12 +367,22 @@ public final class ConsumerMetrics: Sendable {
         self.healthStatus.set(to: healthy ? 1 : 0)
     }
 
+    /// Sets `volatility_consumer_last_progress_timestamp_seconds`: the wall-clock epoch seconds of the
+    /// processing loop's last turn. The endpoint mirrors ``HealthState/lastProgressWallSeconds()`` into it
+    /// at every scrape, so the loop itself pays nothing for it; it stays 0 where no endpoint runs.
+    public func setLastProgressTimestamp(_ epochSeconds: Double) {
+        guard epochSeconds.isFinite else { return }
+        self.lastProgress.set(to: epochSeconds)
+    }
+
     // MARK: Exposition
 
     /// Refreshes derived gauges right before rendering: the processing rate over the sliding
-    /// window ending at `now` (wall-clock epoch seconds) and the `process_*` metrics.
+    /// window ending at `now` (wall-clock epoch seconds), the lag families from the ``LagSource``
+    /// if one is installed, and the `process_*` metrics.
     public func refresh(now: Double) {
         self.processingRate.set(to: self.rateWindow.rate(at: now))
+        self.lag.refresh(now: now)
         self.process.refresh()
     }
 

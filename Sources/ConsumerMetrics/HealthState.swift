@@ -9,11 +9,17 @@ import Synchronization
 /// The inputs of the liveness and readiness probes: written by the daemon, read by the endpoint.
 ///
 /// Every field is a single atomic, so ``markProgress()`` — called on every processing-loop
-/// iteration — costs one clock read and one relaxed store.
+/// iteration — costs two clock reads and two relaxed stores.
 ///
 /// - Liveness (`/healthz`): the processing loop made progress or was idle-waiting within the last
 ///   ``livenessWindowSeconds``. A loop blocked inside a call (deadlock, stuck model) stops calling
-///   ``markProgress()`` and the probe turns 503 after the window.
+///   ``markProgress()`` and the probe turns 503 after the window. Nothing else feeds it: with the
+///   brokers down, fetching paused for back-pressure, no partition assigned or a state rebuild in
+///   progress the loop still turns, and a restart would not help — those belong to readiness and
+///   to alerts, not to a probe that gets the process killed.
+///   The decision uses the monotonic clock, so a wall-clock step can neither fake nor hide a stall;
+///   the wall-clock time of the last turn is kept alongside only for export
+///   (``lastProgressWallSeconds()``), because alerts compare it with Prometheus' `time()`.
 /// - Readiness (`/readyz`): model loaded, at least one partition assigned, broker reachable. It is
 ///   503 until the first assignment.
 public final class HealthState: Sendable {
@@ -21,7 +27,9 @@ public final class HealthState: Sendable {
     public let livenessWindowSeconds: Double
 
     private let clock: @Sendable () -> Double
+    private let wallClock: @Sendable () -> Double
     private let lastProgressBits: Atomic<UInt64>
+    private let lastProgressWallBits: Atomic<UInt64>
     private let modelLoaded = Atomic<Bool>(false)
     private let assignedPartitions = Atomic<Int>(0)
     private let brokerReachable = Atomic<Bool>(false)
@@ -32,18 +40,32 @@ public final class HealthState: Sendable {
     /// - Parameters:
     ///   - livenessWindowSeconds: `LIVENESS_WINDOW_SECONDS` (default 30).
     ///   - clock: Seconds on any monotonic scale; ``MetricsClock/monotonicSeconds()`` by default.
+    ///     Decides liveness.
+    ///   - wallClock: Wall-clock epoch seconds; ``MetricsClock/wallSeconds()`` by default. Only
+    ///     timestamps the last turn for ``lastProgressWallSeconds()``.
     public init(
         livenessWindowSeconds: Double = 30,
-        clock: @escaping @Sendable () -> Double = MetricsClock.monotonicSeconds
+        clock: @escaping @Sendable () -> Double = MetricsClock.monotonicSeconds,
+        wallClock: @escaping @Sendable () -> Double = MetricsClock.wallSeconds
     ) {
         self.livenessWindowSeconds = livenessWindowSeconds
         self.clock = clock
+        self.wallClock = wallClock
         self.lastProgressBits = Atomic(clock().bitPattern)
+        self.lastProgressWallBits = Atomic(wallClock().bitPattern)
     }
 
     /// The processing loop made progress or is idle-waiting (call on every loop iteration).
     public func markProgress() {
         self.lastProgressBits.store(self.clock().bitPattern, ordering: .relaxed)
+        self.lastProgressWallBits.store(self.wallClock().bitPattern, ordering: .relaxed)
+    }
+
+    /// Wall-clock epoch seconds of the last ``markProgress()``, or of the creation before the first
+    /// one (the same start grace liveness gives). Exported as
+    /// `volatility_consumer_last_progress_timestamp_seconds`.
+    public func lastProgressWallSeconds() -> Double {
+        Double(bitPattern: self.lastProgressWallBits.load(ordering: .relaxed))
     }
 
     /// Whether the model is loaded.

@@ -45,8 +45,9 @@ public enum MetricCatalog {
     )
     public static let lagSeconds = Family(
         name: "volatility_consumer_lag_seconds",
-        help: "Seconds between now and the Kafka timestamp (CreateTime, else payload event time) of the "
-            + "last processed record; 0 when every assigned partition is at its high watermark and idle."
+        help: "Seconds between now and the Kafka timestamp (CreateTime) of the oldest input record waiting to be "
+            + "handled (of the last handled record while the waiting ones are not fetched yet), computed at every "
+            + "scrape so it keeps growing while the consumer is stalled or paused; 0 when nothing waits."
     )
     public static let processingRate = Family(
         name: "volatility_consumer_processing_rate",
@@ -81,7 +82,8 @@ public enum MetricCatalog {
     )
     public static let lagRecords = Family(
         name: "volatility_consumer_lag_records",
-        help: "Consumer lag in records per assigned partition (librdkafka consumer_lag_stored)."
+        help: "Records waiting to be handled per assigned partition (high watermark minus the consumer's position), "
+            + "computed at every scrape."
     )
     public static let assignedPartitions = Family(
         name: "volatility_consumer_assigned_partitions",
@@ -123,6 +125,24 @@ public enum MetricCatalog {
         name: "volatility_consumer_health_status",
         help: "1 when /healthz reports the processing loop alive, else 0."
     )
+    public static let lastProgressTimestamp = Family(
+        name: "volatility_consumer_last_progress_timestamp_seconds",
+        help: "Wall-clock epoch seconds of the processing loop's last turn (busy or idle-waiting); the daemon's start "
+            + "before the first turn. time() minus this is how long the loop has been stuck."
+    )
+    public static let lastRecordTimestamp = Family(
+        name: "volatility_consumer_last_record_timestamp_seconds",
+        help: "Wall-clock epoch seconds when the processing loop last handled an input record; 0 before the first record."
+    )
+    public static let stateRebuildRecords = Family(
+        name: "volatility_consumer_state_rebuild_records_total",
+        help: "Records replayed into the rolling windows by state rebuilds after partition assignments "
+            + "(not counted in messages_processed_total)."
+    )
+    public static let stateRebuildSeconds = Family(
+        name: "volatility_consumer_state_rebuild_seconds",
+        help: "Duration of each state rebuild after a partition assignment, in seconds."
+    )
     public static let buildInfo = Family(
         name: "volatility_consumer_build_info",
         help: "Always 1; labels identify the consumerd build (version) and the Swift compiler (swift)."
@@ -148,7 +168,8 @@ public enum MetricCatalog {
         messagesProcessed, predictionsMade, errors, processingSeconds, lagSeconds, processingRate,
         recordsSkipped, dlqRecords, predictions, predictionProbability, stageSeconds, endToEndSeconds,
         lagRecords, assignedPartitions, rebalances, offsetCommits, ready, producerQueueMessages,
-        inflightRecords, stateKeys, modelInfo, modelLoaded, healthStatus, buildInfo,
+        inflightRecords, stateKeys, modelInfo, modelLoaded, healthStatus, lastProgressTimestamp, lastRecordTimestamp,
+        stateRebuildRecords, stateRebuildSeconds, buildInfo,
         processResidentMemory, processVirtualMemory, processCPUSeconds, processOpenFDs, processMaxFDs,
         processStartTime,
     ]
@@ -169,6 +190,11 @@ public enum MetricBuckets {
         0.01, 0.025, 0.05,
         0.1, 0.25, 0.5,
         1.0,
+    ]
+    /// `volatility_consumer_state_rebuild_seconds`: 10 ms … 5 min (a rebuild replays up to
+    /// `STATE_REBUILD_MAX_RECORDS` per partition, well under a second each on a healthy broker).
+    public static let stateRebuildSeconds: [Double] = [
+        0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
     ]
     /// `volatility_consumer_end_to_end_seconds`: 1 ms … 60 s.
     public static let endToEndSeconds: [Double] = [

@@ -55,10 +55,12 @@ struct MetricsResponder: Sendable {
         }
     }
 
-    /// Makes `volatility_consumer_health_status` / `_ready` agree with what the probes would say now.
+    /// Makes `volatility_consumer_health_status` / `_ready` agree with what the probes would say now,
+    /// and exports the time of the processing loop's last turn.
     private func mirrorProbes() {
         self.metrics.setHealthy(self.health.liveness().ok)
         self.metrics.setReady(self.health.readiness().ok)
+        self.metrics.setLastProgressTimestamp(self.health.lastProgressWallSeconds())
     }
 
     private static func json(_ report: HealthReport) -> MetricsResponse {

@@ -53,7 +53,8 @@ public final class MetricsServer: Service, Sendable {
     ///   - configuration: Host, port (0 = any free port) and per-connection limits.
     ///   - metrics: The metrics served on `/metrics`.
     ///   - health: The probe inputs served on `/healthz` and `/readyz`, mirrored into the
-    ///     `volatility_consumer_health_status` / `_ready` gauges at every scrape.
+    ///     `volatility_consumer_health_status` / `_ready` gauges at every scrape; the time of the
+    ///     loop's last turn goes to `volatility_consumer_last_progress_timestamp_seconds`.
     ///   - logger: Logs listening/stopping events.
     ///   - eventLoopGroup: Where the endpoint's I/O runs; NIO's shared singleton by default.
     ///   - onListening: Called once with the bound host and port when the socket is listening.

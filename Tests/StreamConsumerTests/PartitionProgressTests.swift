@@ -58,4 +58,97 @@ import Testing
         #expect(progress.committableOffset == 20_000)
         #expect(progress.pendingCount == 0)
     }
+
+    // MARK: - expectOutputs(sequence:count:)
+
+    @Test func inputWithSeveralOutputsCompletesAfterTheLast() {
+        var progress = PartitionProgress(generation: 1)
+        let input = progress.register(offset: 40)
+        progress.expectOutputs(sequence: input, count: 3)
+        progress.complete(sequence: input)
+        progress.complete(sequence: input)
+        #expect(progress.committableOffset == nil)
+        #expect(progress.pendingCount == 1)
+        progress.complete(sequence: input)
+        #expect(progress.committableOffset == 41)
+        #expect(progress.takeDirty() == 41)
+        // A fourth completion is ignored.
+        progress.complete(sequence: input)
+        #expect(progress.takeDirty() == nil)
+    }
+
+    @Test func inputWithNoOutputCompletesAtOnce() {
+        var progress = PartitionProgress(generation: 1)
+        let input = progress.register(offset: 7)
+        #expect(progress.committableOffset == nil)
+        progress.expectOutputs(sequence: input, count: 0)
+        #expect(progress.committableOffset == 8)
+        #expect(progress.isDirty)
+        #expect(progress.pendingCount == 0)
+    }
+
+    @Test func inputWithNoOutputWaitsBehindAnEarlierIncompleteOne() {
+        var progress = PartitionProgress(generation: 1)
+        let first = progress.register(offset: 0)
+        let second = progress.register(offset: 1)
+        let third = progress.register(offset: 2)
+        progress.expectOutputs(sequence: first, count: 2)
+        progress.expectOutputs(sequence: second, count: 0)
+        progress.expectOutputs(sequence: third, count: 0)
+        #expect(progress.committableOffset == nil)
+        progress.complete(sequence: first)
+        #expect(progress.committableOffset == nil)
+        progress.complete(sequence: first)
+        #expect(progress.committableOffset == 3)
+        #expect(progress.pendingCount == 0)
+    }
+
+    @Test func outOfOrderCompletionsWithSeveralOutputsMoveOnlyTheCompletedPrefix() {
+        var progress = PartitionProgress(generation: 1)
+        let a = progress.register(offset: 10)
+        let b = progress.register(offset: 11)
+        let c = progress.register(offset: 12)
+        progress.expectOutputs(sequence: a, count: 1)
+        progress.expectOutputs(sequence: b, count: 2)
+        progress.expectOutputs(sequence: c, count: 2)
+        progress.complete(sequence: c)
+        progress.complete(sequence: b)
+        progress.complete(sequence: a)
+        #expect(progress.committableOffset == 11)
+        progress.complete(sequence: c)
+        #expect(progress.committableOffset == 11)
+        progress.complete(sequence: b)
+        #expect(progress.committableOffset == 13)
+    }
+
+    @Test func expectOutputsOfCompletedOrUnknownSequencesChangesNothing() {
+        var progress = PartitionProgress(generation: 1)
+        let first = progress.register(offset: 0)
+        let second = progress.register(offset: 1)
+        progress.complete(sequence: first)
+        #expect(progress.committableOffset == 1)
+        // Already complete: cannot be reopened.
+        progress.expectOutputs(sequence: first, count: 5)
+        progress.expectOutputs(sequence: 99, count: 0)
+        progress.expectOutputs(sequence: -1, count: 0)
+        #expect(progress.committableOffset == 1)
+        #expect(progress.pendingCount == 1)
+        // A negative count is taken as none.
+        progress.expectOutputs(sequence: second, count: -3)
+        #expect(progress.committableOffset == 2)
+    }
+
+    @Test func sequencesStayValidAcrossCompaction() {
+        var progress = PartitionProgress(generation: 1)
+        let first = progress.register(offset: 0)
+        progress.expectOutputs(sequence: first, count: 0)  // everything complete: the buffers are compacted
+        let second = progress.register(offset: 1)
+        #expect(second == first + 1)
+        progress.expectOutputs(sequence: second, count: 2)
+        progress.complete(sequence: second)
+        progress.complete(sequence: first)  // stale: ignored
+        #expect(progress.committableOffset == 1)
+        progress.complete(sequence: second)
+        #expect(progress.committableOffset == 2)
+    }
 }

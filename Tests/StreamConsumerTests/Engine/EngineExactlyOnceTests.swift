@@ -1,0 +1,250 @@
+@testable import StreamConsumer
+import Testing
+
+/// Exactly-once: transactions, their commits and aborts, and the rewind after an abort.
+@Suite struct EngineExactlyOnceTests {
+    @Test func firstRecordBeginsTheTransaction() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: nil, 1: nil], now: clock.now)
+        guard case .handle(let first, beginTransaction: true) = engine.fetched(partition: 0, offset: 0, timestamp: nil, now: clock.now) else {
+            Issue.record("first record does not begin a transaction")
+            return
+        }
+        #expect(first.sequence == 0)
+        guard case .handle(_, beginTransaction: false) = engine.fetched(partition: 0, offset: 1, timestamp: nil, now: clock.now),
+              case .handle(_, beginTransaction: false) = engine.fetched(partition: 1, offset: 0, timestamp: nil, now: clock.now)
+        else {
+            Issue.record("later records begin a transaction")
+            return
+        }
+        #expect(engine.commits.transaction?.records == 3)
+        #expect(engine.commits.transaction?.positions == [0: 2, 1: 1])
+        #expect(engine.commits.transaction?.startedNanos == clock.now)
+    }
+
+    @Test func commitsWhenTheTransactionHasMaxRecords() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce(maxRecords: 3, maxAgeMillis: 10_000)
+        engine.activate([0, 1], committed: [0: nil, 1: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        engine.handle(partition: 0, offset: 1, outputs: 1, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: false) == [])
+        engine.handle(partition: 1, offset: 0, outputs: 0, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: false) == [.commitTransaction([at(0, 2), at(1, 1)])])
+        #expect(engine.transactionCommitted(.committed, now: clock.now) == [])
+        #expect(engine.commits.transaction == nil)
+        #expect(engine.tick(now: clock.now, idle: true) == [])
+        guard case .handle(_, beginTransaction: true) = engine.fetched(partition: 1, offset: 1, timestamp: nil, now: clock.now) else {
+            Issue.record("the next record does not begin a new transaction")
+            return
+        }
+    }
+
+    @Test func commitsWhenTheTransactionIsMaxAgeOld() {
+        var clock = FakeClock()
+        var engine = makeExactlyOnce(maxRecords: 1_000, maxAgeMillis: 100)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        clock.advance(ms: 60)
+        engine.handle(partition: 0, offset: 1, outputs: 0, now: clock.now)
+        clock.advance(ms: 39)
+        #expect(engine.tick(now: clock.now, idle: false) == [])
+        clock.advance(ms: 1)
+        #expect(engine.tick(now: clock.now, idle: false) == [.commitTransaction([at(0, 2)])])
+    }
+
+    @Test func commitsWhenIdle() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce(maxRecords: 1_000, maxAgeMillis: 10_000)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true) == [])  // no transaction: nothing to commit
+        engine.handle(partition: 0, offset: 4, outputs: 0, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: false) == [])
+        let actions = engine.tick(now: clock.now, idle: true)
+        #expect(actions == [.commitTransaction([at(0, 5)])])
+        #expect(actions.storedOffsets == nil)
+    }
+
+    @Test func failedDeliveryAbortsAndTheTransactionsPartitionsAreRewound() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: 5, 1: nil], now: clock.now)
+        let firstSlots = engine.handle(partition: 0, offset: 5, now: clock.now).slots
+        let failing = engine.handle(partition: 0, offset: 6, now: clock.now).slots[0]
+        let oldGeneration = engine.partitions[0]!.generation
+        let untouched = engine.partitions[1]
+
+        guard case .dropped = engine.delivered(slot: failing, result: .failed, now: clock.now) else {
+            Issue.record("failed output not dropped")
+            return
+        }
+        #expect(engine.acceptsRecords)  // nothing is retried in this mode
+        #expect(engine.inflightCount == 1)
+        #expect(engine.tick(now: clock.now, idle: true) == [.abortTransaction])
+
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0])])
+        #expect(engine.commits.transaction == nil)
+        #expect(engine.partitions[0]?.phase == .awaitingCommitted(rewind: true))
+        #expect(engine.partitions[0]?.generation != oldGeneration)
+        #expect(engine.partitions[1] == untouched)
+        // Fetched before the pause took effect: dropped, the seek moves the partition back anyway.
+        #expect(engine.fetched(partition: 0, offset: 7, timestamp: nil, now: clock.now) == .discard)
+        #expect(engine.partitions[0]?.heldFrom == nil)
+
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([0])])
+        #expect(engine.committedOffsets([0: 5], now: clock.now)
+            == [.resetState([0]), .seek([at(0, 5)]), .rebuild(partition: 0, before: 5)])
+        #expect(engine.partitions[0]?.phase == .rebuilding)
+        #expect(engine.tick(now: clock.now, idle: true) == [])
+        engine.rebuildFinished(partition: 0, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([0])])
+
+        // A late acknowledgement of the aborted transaction completes nothing of the new generation.
+        engine.deliver(firstSlots, now: clock.now)
+        #expect(engine.watermark(0) == nil)
+        guard case .handle(let ticket, beginTransaction: true) = engine.fetched(partition: 0, offset: 5, timestamp: nil, now: clock.now) else {
+            Issue.record("rewound partition not handled in a new transaction")
+            return
+        }
+        #expect(ticket.sequence == 0)
+    }
+
+    @Test func rewindWithoutCommittedOffsetSeeksToTheBeginning() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([3], committed: [3: nil], now: clock.now)
+        let slot = engine.handle(partition: 3, offset: 0, now: clock.now).slots[0]
+        _ = engine.delivered(slot: slot, result: .failed, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: false) == [.abortTransaction])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([3])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([3])])
+        #expect(engine.committedOffsets([3: nil], now: clock.now) == [.resetState([3]), .seek([at(3, -2)])])
+        #expect(engine.partitions[3]?.phase == .active)
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([3])])
+    }
+
+    @Test func rewindOfPartitionsWithoutRebuild() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce(rebuild: false)
+        engine.activate([0, 1], committed: [0: 3, 1: 8], now: clock.now)
+        engine.handle(partition: 0, offset: 3, outputs: 0, now: clock.now)
+        engine.handle(partition: 1, offset: 8, outputs: 0, now: clock.now)
+        #expect(engine.transactionCommitted(.abortRequired, now: clock.now) == [.abortTransaction])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0, 1])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([0, 1])])
+        #expect(engine.committedOffsets([0: 3, 1: 8], now: clock.now) == [.resetState([0, 1]), .seek([at(0, 3), at(1, 8)])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([0, 1])])
+    }
+
+    @Test func retriableCommitIsTriedAgainAtTheNextDueTick() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce(maxRecords: 1_000, maxAgeMillis: 10_000)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 1)])])
+        #expect(engine.transactionCommitted(.retriable, now: clock.now) == [])
+        #expect(engine.commits.transaction != nil)
+        #expect(engine.tick(now: clock.now, idle: false) == [])  // not due (not idle, young, few records)
+        #expect(engine.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 1)])])
+        #expect(engine.transactionCommitted(.committed, now: clock.now) == [])
+        #expect(engine.tick(now: clock.now, idle: true) == [])
+    }
+
+    @Test func abortRequiredCommitAbortsAndRewinds() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: 2], now: clock.now)
+        engine.handle(partition: 0, offset: 2, outputs: 0, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 3)])])
+        #expect(engine.transactionCommitted(.abortRequired, now: clock.now) == [.abortTransaction])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0])])
+        #expect(engine.partitions[0]?.phase == .awaitingCommitted(rewind: true))
+    }
+
+    @Test func abortWithoutTransactionRewindsNothing() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        #expect(engine.transactionAborted(now: clock.now) == [])
+        #expect(engine.partitions[0]?.phase == .active)
+    }
+
+    @Test func revokeSettlesTheOpenTransaction() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: nil, 1: nil], now: clock.now)
+        #expect(engine.revoked([1], incremental: true, now: clock.now) == [.resetState([1])])  // no transaction
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        let actions = engine.revoked([0], incremental: false, now: clock.now)
+        #expect(actions == [.commitTransaction([at(0, 1)])])
+        #expect(actions.commitOffsetsSent == nil)
+
+        var failing = makeExactlyOnce()
+        failing.activate([0], committed: [0: nil], now: clock.now)
+        let slot = failing.handle(partition: 0, offset: 0, now: clock.now).slots[0]
+        _ = failing.delivered(slot: slot, result: .failed, now: clock.now)
+        #expect(failing.revoked([0], incremental: true, now: clock.now) == [.abortTransaction, .resetState([0])])
+    }
+
+    @Test func failedDeliveryNeverProducesAgain() {
+        var clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        let slot = engine.handle(partition: 0, offset: 0, now: clock.now).slots[0]
+        _ = engine.delivered(slot: slot, result: .failed, now: clock.now)
+        clock.advance(ms: 10_000)
+        let actions = engine.tick(now: clock.now, idle: true)
+        #expect(actions.reproducedSlots.isEmpty)
+        #expect(!actions.contains(.backPressure(true)))
+        #expect(engine.retrySlots.isEmpty)
+    }
+
+    /// A failure report of an output of an already aborted transaction (its partition rewound, a new
+    /// transaction open for another partition) must not fail the new transaction.
+    @Test func staleFailureOfAnAbortedTransactionDoesNotFailTheNextOne() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: nil, 1: nil], now: clock.now)
+        let late = engine.handle(partition: 0, offset: 0, now: clock.now).slots[0]
+        let failing = engine.handle(partition: 0, offset: 1, now: clock.now).slots[0]
+        _ = engine.delivered(slot: failing, result: .failed, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true) == [.abortTransaction])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0])])
+        // Partition 1 goes on in a new transaction.
+        guard case .handle(_, beginTransaction: true) = engine.fetched(partition: 1, offset: 0, timestamp: nil, now: clock.now) else {
+            Issue.record("no new transaction")
+            return
+        }
+        guard case .dropped = engine.delivered(slot: late, result: .failed, now: clock.now) else {
+            Issue.record("stale failure not dropped")
+            return
+        }
+        let actions = engine.tick(now: clock.now, idle: true)
+        withKnownIssue("BUG: delivered(.failed) calls commits.outputFailed() even for an output of a rewound/revoked generation, failing the new transaction") {
+            #expect(actions.transactionCommits == [[at(1, 1)]])
+            #expect(actions.aborts == 0)
+        }
+    }
+
+    /// A record of the rewound partition that still reaches the engine after the rewind's seek (while the
+    /// partition rebuilds) must not move the position forward past the committed offset.
+    @Test func recordHeldDuringTheRewindRebuildDoesNotSkipPastTheCommittedOffset() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: 5], now: clock.now)
+        for offset: Int64 in 5...9 { engine.handle(partition: 0, offset: offset, outputs: 0, now: clock.now) }
+        #expect(engine.transactionCommitted(.abortRequired, now: clock.now) == [.abortTransaction])
+        _ = engine.transactionAborted(now: clock.now)
+        _ = engine.tick(now: clock.now, idle: true)
+        #expect(engine.committedOffsets([0: 5], now: clock.now) == [.resetState([0]), .seek([at(0, 5)]), .rebuild(partition: 0, before: 5)])
+        // A prefetched record from before the seek.
+        #expect(engine.fetched(partition: 0, offset: 10, timestamp: nil, now: clock.now) == .discard)
+        engine.rebuildFinished(partition: 0, now: clock.now)
+        let resume = engine.tick(now: clock.now, idle: true)
+        #expect(resume.resumed == [0])
+        withKnownIssue("LATENT BUG: heldFrom is recorded while rebuilding after a rewind, and the resume seeks forward to it (offsets 5…9 skipped)") {
+            #expect((resume.seeks ?? []).allSatisfy { $0.offset <= 5 }, "\(resume)")
+        }
+    }
+}
