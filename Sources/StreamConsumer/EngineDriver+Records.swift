@@ -31,9 +31,8 @@ extension EngineDriver {
         let record = KafkaMessage.record(message, topic: options.topics.input)
         switch handler.handle(record, output: &outputBuffer) {
         case .skip:
-            engine.inputHandled(ticket, outputs: 0)
+            break
         case .publish(var key, let kind):
-            engine.inputHandled(ticket, outputs: 1)
             let slot = engine.outputCreated(for: ticket, kind: kind, sourceTimestamp: timestamp, now: now)
             key.withUTF8 { keyBytes in
                 outputBuffer.withUnsafeBytes { valueBytes in
@@ -41,7 +40,6 @@ extension EngineDriver {
                 }
             }
         case .deadLetter(let deadLetter):
-            engine.inputHandled(ticket, outputs: 1)
             let slot = engine.outputCreated(for: ticket, kind: .deadLetter(errorType: deadLetter.errorType), sourceTimestamp: timestamp, now: now)
             let value = record.value
             let kept = deadLetter.truncateTo.map { min($0, value.count) } ?? value.count
@@ -51,6 +49,8 @@ extension EngineDriver {
                 headers: DeadLetterHeaders.make(deadLetter, source: record), timestampMs: timestampMs
             )
         }
+        // Every output of this input was created: from now on it completes when they are acknowledged.
+        engine.inputHandled(ticket)
     }
 
     /// Hands one output to librdkafka; waits (serving callbacks, records kept in the backlog) while its queue is

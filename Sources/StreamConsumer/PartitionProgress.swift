@@ -36,6 +36,13 @@ public struct PartitionProgress: Sendable, Equatable {
         return base + offsets.count - 1
     }
 
+    /// One more completion for a registered, not yet completed offset to wait for (an output was created).
+    public mutating func addPending(sequence: Int) {
+        let index = sequence - base
+        guard index >= head, index < offsets.count, remaining[index] > 0, remaining[index] < UInt16.max else { return }
+        remaining[index] += 1
+    }
+
     /// Sets how many completions a registered, not yet completed offset waits for; 0 completes it at once.
     public mutating func expectOutputs(sequence: Int, count: Int) {
         let index = sequence - base

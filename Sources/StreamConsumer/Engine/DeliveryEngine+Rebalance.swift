@@ -37,6 +37,7 @@ extension DeliveryEngine {
                 // The seek replaces any position a held record would have asked for.
                 seeks.append(PartitionOffset(partition: id, offset: offset ?? Self.offsetBeginning))
                 partitions[id]?.heldFrom = nil
+                partitions[id]?.rewound = true
             }
             if let kept = parked.removeValue(forKey: id), !rewind, let offset, kept.position == offset {
                 // Back at the position it left: its state is exactly what the log up to there builds.
@@ -93,6 +94,9 @@ extension DeliveryEngine {
             if !incremental, state.phase == .active, let position = state.position {
                 parked[id] = ParkedPartition(position: position)
             } else {
+                // Its state is incomplete (still being prepared) or goes elsewhere: forget it, and any parked
+                // state from an earlier assignment with it.
+                parked[id] = nil
                 reset.append(id)
             }
         }

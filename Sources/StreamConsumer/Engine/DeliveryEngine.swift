@@ -32,8 +32,10 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     private(set) var outputs = InflightTable()
     /// Slots of outputs waiting for their next attempt.
     var retrySlots: [Int] = []
-    /// Fetching is paused for back-pressure.
-    private(set) var congested = false
+    /// Too many outputs wait (unacknowledged, or failed and waiting for a retry): no new inputs.
+    var congested: Bool { !retrySlots.isEmpty || outputs.count >= options.maxInflight }
+    /// Whether fetching is paused for back-pressure, as last announced with ``EngineAction/backPressure(_:)``.
+    private(set) var backPressureAnnounced = false
     var commits: Commits
     var nextGeneration: UInt32 = 0
     /// Partitions whose committed offsets were asked for and not yet reported.
@@ -59,7 +61,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         guard state.phase == .active else {
             // Fetched before the pause took effect: not handled now, read again when the partition resumes
             // (a partition being rewound is moved back to its committed offset instead).
-            if state.phase != .awaitingCommitted(rewind: true) {
+            if state.phase != .awaitingCommitted(rewind: true), !state.rewound {
                 partitions[partition]?.heldFrom = min(state.heldFrom ?? offset, offset)
             }
             return .discard
@@ -73,19 +75,24 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     }
 
     /// The handler made an output for `ticket`; returns the slot that travels with it through the producer.
+    /// The input now also waits for this output.
     mutating func outputCreated(for ticket: InputTicket, kind: OutputKind, sourceTimestamp: Double?, now: UInt64) -> Int {
         let slot = outputs.insert(OutputRecord(
             partition: ticket.partition, generation: ticket.generation, sequence: ticket.sequence, kind: kind,
             sourceTimestamp: sourceTimestamp, producedAtNanos: now
         ))
-        if outputs.count >= options.maxInflight { congested = true }
+        if ticket.generation == partitions[ticket.partition]?.generation {
+            partitions[ticket.partition]?.progress.addPending(sequence: ticket.sequence)
+        }
         return slot
     }
 
-    /// The handler is done with `ticket` and made `outputs` outputs (0: the input completes at once).
-    mutating func inputHandled(_ ticket: InputTicket, outputs count: Int) {
+    /// The handler is done with `ticket`: every output it made was created (an input with none completes now).
+    /// Until then the input cannot complete, even if its first outputs are acknowledged meanwhile.
+    mutating func inputHandled(_ ticket: InputTicket) {
         guard partitions[ticket.partition]?.generation == ticket.generation else { return }
-        partitions[ticket.partition]?.progress.expectOutputs(sequence: ticket.sequence, count: count)
+        // Releases the "being handled" count that `register` starts each input with.
+        partitions[ticket.partition]?.progress.complete(sequence: ticket.sequence)
     }
 
     /// An output handed to the producer was taken back without a delivery report (the produce call failed, or
@@ -105,14 +112,15 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
                 // Exactly-once: the transaction aborts and its inputs are read again. A revoked partition: its
                 // new owner reads the input again.
                 _ = outputs.remove(slot)
-                commits.outputFailed()
+                // Only an output of the current assignment fails the open transaction; one of a rewound or
+                // revoked generation belonged to a transaction that is already settled.
+                if isCurrent(record) { commits.outputFailed() }
                 return .dropped(record)
             }
             record.backoffNanos = options.retryInitialNanos
             record.retryDueNanos = now &+ options.retryInitialNanos
             outputs.update(slot) { $0 = record }
             retrySlots.append(slot)
-            congested = true
             return .retry(record)
         }
     }
@@ -156,7 +164,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         if lifecycle == .running {
             commits.tick(now: now, idle: idle, partitions: &partitions, into: &actions)
         }
-        requestLookUps(into: &actions)
+        if lifecycle == .running { requestLookUps(into: &actions) }
         controlFetching(into: &actions)
         return actions
     }
@@ -197,9 +205,11 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// flag is set explicitly on each change, never inferred: librdkafka keeps a pause flag across a lost and
     /// re-assigned partition.
     private mutating func controlFetching(into actions: inout [EngineAction]) {
-        let wasCongested = congested
-        congested = !retrySlots.isEmpty || outputs.count >= options.maxInflight
-        if congested != wasCongested { actions.append(.backPressure(congested)) }
+        let congested = self.congested
+        if congested != backPressureAnnounced {
+            backPressureAnnounced = congested
+            actions.append(.backPressure(congested))
+        }
         var pause: [Int32] = []
         var resume: [Int32] = []
         var seeks: [PartitionOffset] = []

@@ -21,7 +21,7 @@ enum EngineAction: Equatable, Sendable {
     /// The handler forgets the per-key state of these partitions (it is rebuilt, or belongs to another member).
     case resetState([Int32])
     /// Replay the records before `before` into the handler's state, a slice per loop pass; report the end with
-    /// ``DeliveryEngine/rebuildFinished(partition:records:now:)``.
+    /// ``DeliveryEngine/rebuildFinished(partition:now:)``.
     case rebuild(partition: Int32, before: Int64)
     /// Produce a failed output again (its bytes are kept by the Kafka layer under `slot`).
     case produceAgain(slot: Int)

@@ -25,6 +25,9 @@ struct PartitionState: Equatable, Sendable {
     /// The lowest offset of a record fetched while the partition was not active (it was not handled): fetching
     /// is moved back to it before the partition resumes, so nothing is skipped.
     var heldFrom: Int64?
+    /// Moved back to its committed offset after an aborted transaction: records fetched before it resumes are
+    /// older than that move and are not held (the seek already says where to read).
+    var rewound = false
     /// Kafka timestamp (epoch seconds) of the last handled record.
     var lastHandledTimestamp: Double?
 

@@ -221,10 +221,8 @@ import Testing
             return
         }
         let actions = engine.tick(now: clock.now, idle: true)
-        withKnownIssue("BUG: delivered(.failed) calls commits.outputFailed() even for an output of a rewound/revoked generation, failing the new transaction") {
-            #expect(actions.transactionCommits == [[at(1, 1)]])
-            #expect(actions.aborts == 0)
-        }
+        #expect(actions.transactionCommits == [[at(1, 1)]])
+        #expect(actions.aborts == 0)
     }
 
     /// A record of the rewound partition that still reaches the engine after the rewind's seek (while the
@@ -243,8 +241,6 @@ import Testing
         engine.rebuildFinished(partition: 0, now: clock.now)
         let resume = engine.tick(now: clock.now, idle: true)
         #expect(resume.resumed == [0])
-        withKnownIssue("LATENT BUG: heldFrom is recorded while rebuilding after a rewind, and the resume seeks forward to it (offsets 5…9 skipped)") {
-            #expect((resume.seeks ?? []).allSatisfy { $0.offset <= 5 }, "\(resume)")
-        }
+        #expect((resume.seeks ?? []).allSatisfy { $0.offset <= 5 }, "\(resume)")
     }
 }

@@ -62,9 +62,7 @@ import Testing
         _ = engine.delivered(slot: slot, result: .failed, now: clock.now)
         let actions = engine.tick(now: clock.now, idle: true)
         #expect(actions.paused == [0])
-        withKnownIssue("BUG: delivered(.failed) sets `congested` itself, so controlFetching never sees the change and never emits .backPressure(true)") {
-            #expect(actions.contains(.backPressure(true)))
-        }
+        #expect(actions.contains(.backPressure(true)))
     }
 
     @Test func rejectedReproduceOfAnUnknownSlotChangesNothing() {
@@ -127,9 +125,7 @@ import Testing
         let full = engine.tick(now: clock.now, idle: false)
         #expect(full.paused == [0, 1])
         #expect(full.resumed == nil)
-        withKnownIssue("BUG: outputCreated sets `congested` itself, so .backPressure(true) is never emitted") {
-            #expect(full.contains(.backPressure(true)))
-        }
+        #expect(full.contains(.backPressure(true)))
         // Still full: nothing more.
         #expect(engine.tick(now: clock.now, idle: true) == [])
         engine.deliver([a[0]], now: clock.now)

@@ -102,7 +102,7 @@ extension DeliveryEngine {
             let kind = kinds?[index] ?? prediction
             slots.append(outputCreated(for: ticket, kind: kind, sourceTimestamp: nil, now: now))
         }
-        inputHandled(ticket, outputs: count)
+        inputHandled(ticket)
         return (ticket, slots)
     }
 
