@@ -94,6 +94,10 @@ final class MetricsObserver: StreamObserver {
 
     func backPressure(_ paused: Bool) {}
 
+    func stateRebuilt(partition: Int32, records: Int, seconds: Double) {
+        metrics.recordStateRebuild(records: records, seconds: seconds)
+    }
+
     func kafkaLog(level: Int32, facility: String, message: String) {
         // syslog levels: 0 emerg … 3 err, 4 warning, 5 notice, 6 info, 7 debug.
         let mapped: Logger.Level = switch level {

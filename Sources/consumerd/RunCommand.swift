@@ -96,16 +96,17 @@ struct RunCommand: AsyncParsableCommand {
         if configuration.stallInjection != nil {
             logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_STALL_MARKER stall processing")
         }
+        let processorOptions = StreamProcessorOptions(
+            topics: configuration.topics, maxInflight: configuration.maxInflight,
+            stateRebuildMaxRecords: configuration.stateRebuildMaxRecords,
+            guarantee: configuration.guarantee
+        )
         let processor: StreamProcessor
         do {
             processor = try StreamProcessor(
                 settings: configuration.kafka,
                 bootstrapServers: bootstrapServers,
-                options: StreamProcessorOptions(
-                    topics: configuration.topics, maxInflight: configuration.maxInflight,
-                    stateRebuildMaxRecords: configuration.stateRebuildMaxRecords,
-                    guarantee: configuration.guarantee
-                ),
+                options: processorOptions,
                 handler: handler,
                 observer: MetricsObserver(metrics: metrics, health: health, logger: logger),
                 logger: logger
@@ -113,6 +114,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw exitForStartupFailure("\(error)")
         }
+        metrics.setLagSource(ProcessorLagSource(processor: processor))
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "metrics"),
@@ -124,7 +126,8 @@ struct RunCommand: AsyncParsableCommand {
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
         )
-        groupConfiguration.maximumGracefulShutdownDuration = .seconds(9)
+        // The processor's own shutdown is bounded (flush, then commit and group exit); the group waits for it.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + 2)
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         withExtendedLifetime(cluster) {}
