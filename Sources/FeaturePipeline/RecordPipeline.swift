@@ -42,6 +42,15 @@ public struct RecordPipeline: Sendable {
     }
 
     /// Forgets all per-product windows, keeping the model, the limits and the eviction counters.
+    /// The event time of a record as ``process(value:key:kafkaTimestamp:now:timings:)`` would see it, without
+    /// touching any state; `nil` for records that carry no tick (control messages, bad input).
+    public func eventTime(value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?, kafkaTimestamp: Double?, now: Double) -> Double? {
+        guard value.count <= maxRecordBytes, case .tick(let tick)? = try? decoder.decode(value, key: key, kafkaTimestamp: kafkaTimestamp, now: now) else {
+            return nil
+        }
+        return tick.eventTime
+    }
+
     public mutating func resetWindows() {
         self.windows.removeAll()
     }

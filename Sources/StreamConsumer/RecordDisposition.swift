@@ -42,6 +42,15 @@ public protocol RecordHandler: AnyObject {
     /// the log. State of other partitions stays.
     func resetState(partitions: Set<Int32>)
 
+    /// How far back in event time the state reaches (the feature window, and anything else kept per key): a
+    /// rebuild that can look offsets up by time starts that far before the resume point. `nil`: rebuilds go back
+    /// by record count only.
+    var stateReachSeconds: Double? { get }
+
+    /// The event time of a record as the state sees it (`nil` when it has none); used to check that a rebuild
+    /// started early enough.
+    func eventTime(of record: ConsumedRecord) -> Double?
+
     /// A record from before the partition's committed offset, replayed in order to rebuild state after an
     /// assignment (restart, rebalance). Update state exactly as ``handle(_:output:)`` would; produce nothing.
     func warmUp(_ record: ConsumedRecord)
@@ -51,4 +60,6 @@ extension RecordHandler {
     /// Stateless handlers need no rebuild.
     public func resetState(partitions: Set<Int32>) {}
     public func warmUp(_ record: ConsumedRecord) {}
+    public var stateReachSeconds: Double? { nil }
+    public func eventTime(of record: ConsumedRecord) -> Double? { nil }
 }

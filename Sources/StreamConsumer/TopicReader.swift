@@ -118,6 +118,21 @@ public final class TopicReader: @unchecked Sendable {
         rd_kafka_assign(client, nil)
     }
 
+    /// The earliest offset of `partition` whose record timestamp is at or after `timestampMs` (Kafka's
+    /// ListOffsets by time); `nil` when no record is that new. Throws where the broker cannot answer by time
+    /// (librdkafka's mock cluster in 2.0.2).
+    public func offset(partition: Int32, atOrAfterTimestampMs timestampMs: Int64, timeoutMs: Int32) throws(KafkaError) -> Int64? {
+        let list = PartitionList(topic: topic, partitions: [partition], offset: timestampMs)
+        let error = rd_kafka_offsets_for_times(client, list.pointer, timeoutMs)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let entry = list.entries.first else {
+            throw KafkaError(operation: "look up \(topic) [\(partition)] by time", error: error)
+        }
+        guard entry.error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "look up \(topic) [\(partition)] by time", error: entry.error)
+        }
+        return entry.offset >= 0 ? entry.offset : nil
+    }
+
     /// The low and high watermarks of `partition` as the broker reports them now.
     public func watermarks(partition: Int32, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = 0

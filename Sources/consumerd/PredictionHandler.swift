@@ -47,6 +47,13 @@ final class PredictionHandler: RecordHandler {
         updateStateKeys(every: 1024)
     }
 
+    /// The feature window: a rebuild must replay at least this much event time before the resume point.
+    var stateReachSeconds: Double? { template.windows.windowSeconds }
+
+    func eventTime(of record: ConsumedRecord) -> Double? {
+        template.eventTime(value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds())
+    }
+
     /// Products held across partitions (summed every `every` records: the gauge need not move per record).
     private func updateStateKeys(every: Int) {
         recordsSinceStateKeys += 1
