@@ -39,6 +39,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
     var lastHandledTimestamps: [Int32: Double] = [:]
+    private let started = Atomic<Bool>(false)
 
     var consumer: OpaquePointer { clients.consumer }
     var producer: OpaquePointer { clients.producer }
@@ -65,7 +66,10 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
 
     /// Runs the loop until a stop request or a fatal client error, then shuts down (flush, commit, leave).
     func run() throws(KafkaError) {
-        guard !clients.isDestroyed else {
+        // The driver's state is confined to the thread that runs it: a second run (from any thread) is refused.
+        guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged,
+            !clients.isDestroyed
+        else {
             throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
         }
         try subscribe()

@@ -4,9 +4,11 @@ import Synchronization
 /// A plain producer for tools and tests (`consumerd replay`, the demo tick source): fire-and-forget sends with
 /// delivery counted, back-pressure by waiting when librdkafka's queue is full.
 public final class KafkaProducer: @unchecked Sendable {
+    // Unchecked: librdkafka's producer handle is thread-safe; the only Swift state, the topic name cache, is
+    // behind a lock, and the counters are atomics.
     private let client: OpaquePointer
     private let counters: DeliveryCounters
-    private var topics: [String: OwnedCString] = [:]
+    private let topics = Mutex<[String: OwnedCString]>([:])
 
     /// Messages acknowledged by the broker so far.
     public var deliveredCount: Int { counters.delivered.load(ordering: .relaxed) }
@@ -49,8 +51,12 @@ public final class KafkaProducer: @unchecked Sendable {
         timestampMs: Int64? = nil,
         headers: [(String, [UInt8])] = []
     ) throws(KafkaError) {
-        let topicName = topics[topic] ?? OwnedCString(topic)
-        topics[topic] = topicName
+        let topicName = topics.withLock { topics in
+            if let known = topics[topic] { return known }
+            let name = OwnedCString(topic)
+            topics[topic] = name
+            return name
+        }
         var headerList: OpaquePointer?
         if !headers.isEmpty, let list = rd_kafka_headers_new(headers.count) {
             for (name, bytes) in headers {

@@ -88,7 +88,8 @@ protocol ProcessingLoop: AnyObject, Sendable {
     func run() throws(KafkaError)
 }
 
-/// The driver's state is confined to the one thread that calls ``run()`` (checked: a second run throws).
+/// Unchecked: the driver's state is confined to the one thread that calls ``run()`` (checked there: a second run
+/// throws), and librdkafka serves its callbacks on that thread.
 extension EngineDriver: @unchecked Sendable, ProcessingLoop {}
 
 /// Exactly-once: initialises the transactional producer before the loop starts.

@@ -88,8 +88,13 @@ import Testing
             logger: Logger(label: "test")
         )
         let finished = Mutex(false)
+        let failure = Mutex<String?>(nil)
         let thread = Thread {
-            try? processor.run()
+            do {
+                try processor.run()
+            } catch {
+                failure.withLock { $0 = "\(error)" }
+            }
             finished.withLock { $0 = true }
         }
         thread.start()
@@ -97,6 +102,7 @@ import Testing
         processor.requestStop()
         #expect(waitUntil(timeoutSeconds: 30) { finished.withLock { $0 } }, "the processor did not stop")
         #expect(satisfied, "condition not reached within the deadline")
+        #expect(failure.withLock { $0 } == nil, "the processor ended with an error")
     }
 
     @Test func everyInputEndsAsOneOutputSkipOrDeadLetterAndOffsetsAreCommitted() throws {
