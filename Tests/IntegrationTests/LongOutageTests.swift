@@ -35,6 +35,11 @@ import Testing
 
     static func metricsText(_ address: String) -> String { httpGet("http://\(address)/metrics")?.body ?? "" }
 
+    /// `volatility_consumer_rebalances_total{kind=…}` (assign, revoke, lost).
+    static func rebalances(_ kind: String, _ metrics: String) -> Double {
+        metricValue(metricsText(metrics), "volatility_consumer_rebalances_total{kind=\"\(kind)\"}") ?? 0
+    }
+
     static func occurrences(_ text: String, in daemon: ChildProcess) -> Int {
         daemon.stderr.components(separatedBy: text).count - 1
     }
@@ -49,9 +54,19 @@ import Testing
             /healthz \(health.map { "\($0.status) \($0.body)" } ?? "no answer") /readyz \(ready.map { "\($0.status) \($0.body)" } ?? "no answer")
             --- metrics ---
             \(samples.joined(separator: "\n"))
+            --- key events (last 40) ---
+            \(keyEvents(daemon).suffix(40).joined(separator: "\n"))
             --- stderr tail ---
-            \(daemon.stderr.suffix(6000))
+            \(daemon.stderr.suffix(3000))
             """
+    }
+
+    /// The log lines that tell the story of an outage: back-pressure, rebalances, broker reachability.
+    static func keyEvents(_ daemon: ChildProcess) -> [String] {
+        let markers = ["fetching paused", "fetching resumed", "partitions lost", "partitions assigned", "partitions revoked", "brokers", "state rebuild"]
+        return daemon.stderr.split(separator: "\n").filter { line in
+            markers.contains { line.contains($0) } && !line.contains("state rebuilt from the log")
+        }.map { String($0.prefix(300)) }
     }
 
     /// Checks that retention dropped nothing (otherwise the audit's counts mean nothing) and runs the audit.
@@ -95,6 +110,11 @@ import Testing
                 "KAFKA_CONF_SESSION_TIMEOUT_MS": String(sessionTimeoutMs),
                 "KAFKA_CONF_HEARTBEAT_INTERVAL_MS": "500",
                 "MAX_INFLIGHT": String(maxInflight),
+                // The producer reconnects within ~1 s of the brokers' return (librdkafka's default back-off grows
+                // to 10 s with jitter), so its in-flight outputs drain — and fetching is resumed — before the
+                // group re-forms (≥ session.timeout.ms − 1 s on the mock): the operator's order (re-assigned 27 s
+                // after the brokers came back), every run, instead of a coin toss between two back-off timers.
+                "KAFKA_PRODUCER_CONF_RECONNECT_BACKOFF_MAX_MS": "1000",
                 "LOG_LEVEL": "info",
             ].merging(assignment.environment) { _, new in new }
         ))
@@ -112,14 +132,18 @@ import Testing
             (metricValue(Self.metricsText(metrics), "volatility_consumer_predictions_made_total") ?? 0) >= 10_000
         }, "no predictions before the outage: \(daemon.stderr.suffix(2000))")
 
-        let pausesBefore = Self.occurrences("fetching paused: outputs are backing up", in: daemon)
-        let lostBefore = Self.occurrences("partitions lost", in: daemon)
-        let assignedBefore = Self.occurrences("partitions assigned", in: daemon)
+        let lostBefore = Self.rebalances("lost", metrics)
+        let assignedBefore = Self.rebalances("assign", metrics)
         #expect(cluster.command("down 2") == "ok")
         let outputsDownAt = Date()
-        let paused = waitUntil(timeoutSeconds: 30) { Self.occurrences("fetching paused: outputs are backing up", in: daemon) > pausesBefore }
-        #expect(paused, "fetching never paused with the output broker down: the scenario needs back-pressure at the outage")
-        let inflightAtOutage = metricValue(Self.metricsText(metrics), "volatility_consumer_inflight_records") ?? -1
+        // In flight at MAX_INFLIGHT: by contract fetching is paused (the log says "fetching paused: outputs are
+        // backing up").
+        var inflightAtOutage = 0.0
+        let paused = waitUntil(timeoutSeconds: 30) {
+            inflightAtOutage = metricValue(Self.metricsText(metrics), "volatility_consumer_inflight_records") ?? 0
+            return inflightAtOutage >= Double(maxInflight)
+        }
+        #expect(paused, "in-flight outputs never reached MAX_INFLIGHT with the output broker down (\(inflightAtOutage)): the scenario needs back-pressure at the outage")
         for broker in [1, 3] { #expect(cluster.command("down \(broker)") == "ok") }
         let downAt = Date()
         let pausedAfter = downAt.timeIntervalSince(outputsDownAt)
@@ -127,19 +151,26 @@ import Testing
         // The fault itself: every broker down for `outage` seconds (watching for the session loss meanwhile).
         var lostAfter: Double?
         while Date().timeIntervalSince(downAt) < Double(outage) {
-            if lostAfter == nil, Self.occurrences("partitions lost", in: daemon) > lostBefore {
+            if lostAfter == nil, Self.rebalances("lost", metrics) > lostBefore {
                 lostAfter = Date().timeIntervalSince(downAt)
             }
             usleep(100_000)
         }
         for broker in 1...3 { #expect(cluster.command("up \(broker)") == "ok") }
         let upAt = Date()
-        if lostAfter == nil, Self.occurrences("partitions lost", in: daemon) > lostBefore { lostAfter = Date().timeIntervalSince(downAt) }
+        if lostAfter == nil, Self.rebalances("lost", metrics) > lostBefore { lostAfter = Date().timeIntervalSince(downAt) }
         #expect(lostAfter != nil, "the group session did not expire during a \(outage) s outage (session.timeout.ms \(sessionTimeoutMs)): not the operator's sequence")
 
+        // After the brokers return: when fetching is resumed (outputs delivered) and when the partitions come back.
+        let resumesBefore = Self.occurrences("fetching resumed", in: daemon)
         var reassignedAfter: Double?
-        if waitUntil(timeoutSeconds: 90, { Self.occurrences("partitions assigned", in: daemon) > assignedBefore }) {
-            reassignedAfter = Date().timeIntervalSince(upAt)
+        var resumedAfter: Double?
+        waitUntil(timeoutSeconds: 90) {
+            if resumedAfter == nil, Self.occurrences("fetching resumed", in: daemon) > resumesBefore { resumedAfter = Date().timeIntervalSince(upAt) }
+            if reassignedAfter == nil, Self.rebalances("assign", metrics) > assignedBefore { reassignedAfter = Date().timeIntervalSince(upAt) }
+            // (An engine that no longer logs the resume must not cost the whole wait.)
+            guard let reassigned = reassignedAfter else { return false }
+            return resumedAfter != nil || Date().timeIntervalSince(upAt) > reassigned + 5
         }
         #expect(reassignedAfter != nil, "partitions never re-assigned after the brokers came back")
 
@@ -160,8 +191,8 @@ import Testing
         let audit = try Self.auditWithRetentionCheck(cluster, produced: replayStatus == 0 ? produced : nil)
         print("""
             long outage under back-pressure [\(assignment.rawValue)]: outage \(outage) s (session.timeout.ms \(sessionTimeoutMs), MAX_INFLIGHT \(maxInflight)); \
-            paused \(seconds(pausedAfter)) after the output broker went down (in flight \(Int(inflightAtOutage))); \
-            partitions lost \(lostAfter.map(seconds) ?? "never") into the outage; re-assigned \(reassignedAfter.map(seconds) ?? "never") after the brokers came back; \
+            in flight at the cap \(seconds(pausedAfter)) after the output broker went down (in flight \(Int(inflightAtOutage))); \
+            partitions lost \(lostAfter.map(seconds) ?? "never") into the outage; fetching resumed (log) \(resumedAfter.map(seconds) ?? "not seen") and re-assigned \(reassignedAfter.map(seconds) ?? "never") after the brokers came back; \
             \(drained ? "drained \(seconds(drainedAfter)) after" : "NOT drained \(seconds(drainedAfter)) after") (/healthz \(health), /readyz \(ready)); \
             processed \(Int(processed)); audit: inputs \(audit.inputs) (produced \(produced)), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count); \
             test took \(seconds(Date().timeIntervalSince(started)))
