@@ -207,18 +207,24 @@ func daemonEnvironment(bootstrap: String, extra: [String: String] = [:]) -> [Str
     ].merging(extra) { _, new in new }
 }
 
-/// GETs a URL on loopback; returns status and body.
-func httpGet(_ url: String) -> (status: Int, body: String)? {
+/// GETs a URL on loopback; returns status and body, or nil when no answer came within `timeoutSeconds` (the
+/// request is then cancelled). Status 0 means the request failed (e.g. connection refused).
+func httpGet(_ url: String, timeoutSeconds: Double = 10) -> (status: Int, body: String)? {
     let result = Mutex<(Int, String)?>(nil)
     let done = DispatchSemaphore(value: 0)
     guard let target = URL(string: url) else { return nil }
-    let task = URLSession.shared.dataTask(with: target) { data, response, _ in
+    var request = URLRequest(url: target)
+    request.timeoutInterval = timeoutSeconds
+    let task = URLSession.shared.dataTask(with: request) { data, response, _ in
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         result.withLock { $0 = (status, String(decoding: data ?? Data(), as: UTF8.self)) }
         done.signal()
     }
     task.resume()
-    _ = done.wait(timeout: .now() + 10)
+    if done.wait(timeout: .now() + timeoutSeconds) == .timedOut {
+        task.cancel()
+        return nil
+    }
     return result.withLock { $0 }.map { (status: $0.0, body: $0.1) }
 }
 

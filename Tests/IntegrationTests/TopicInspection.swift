@@ -1,0 +1,118 @@
+import Crdkafka
+import Foundation
+
+/// Topic facts the audit does not report, read with a bare librdkafka consumer (no group join, nothing
+/// committed): per-partition watermarks (a low watermark above 0 means the mock's ~5 MiB retention dropped the
+/// oldest records, and any audit of that partition is meaningless) and record timestamps (outputs carry
+/// CreateTime = the moment the daemon produced them).
+final class TopicInspector {
+    private let client: OpaquePointer
+
+    init(bootstrap: String) throws {
+        let conf = rd_kafka_conf_new()
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (name, value) in [
+            ("bootstrap.servers", bootstrap),
+            ("group.id", "topic-inspector-\(UInt64.random(in: 0...UInt64.max))"),
+            ("enable.auto.commit", "false"),
+            ("enable.partition.eof", "true"),
+            ("fetch.wait.max.ms", "10"),
+        ] {
+            guard rd_kafka_conf_set(conf, name, value, &errorText, errorText.count) == RD_KAFKA_CONF_OK else {
+                rd_kafka_conf_destroy(conf)
+                throw TestFailure("topic inspector: \(name): \(Self.text(errorText))")
+            }
+        }
+        guard let client = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errorText, errorText.count) else {
+            throw TestFailure("topic inspector: \(Self.text(errorText))")
+        }
+        rd_kafka_poll_set_consumer(client)
+        self.client = client
+    }
+
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit {
+        rd_kafka_consumer_close(client)
+        rd_kafka_destroy(client)
+    }
+
+    /// (low, high) watermark of each partition `0..<partitions`.
+    func watermarks(topic: String, partitions: Int) throws -> [(low: Int64, high: Int64)] {
+        try (0..<Int32(partitions)).map { partition in
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let error = rd_kafka_query_watermark_offsets(client, topic, partition, &low, &high, 10_000)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw TestFailure("watermarks of \(topic) [\(partition)]: \(String(cString: rd_kafka_err2str(error)))")
+            }
+            return (low, high)
+        }
+    }
+
+    /// Partitions of `topic` whose oldest records were dropped by retention, as "partition from offset".
+    func truncatedPartitions(topic: String, partitions: Int) throws -> [String] {
+        try watermarks(topic: topic, partitions: partitions).enumerated().filter { $0.element.low > 0 }
+            .map { "\(topic) [\($0.offset)] from \($0.element.low)" }
+    }
+
+    /// The timestamps (epoch ms) of every record of `topic`, read up to the high watermarks current at the call;
+    /// only the timestamps are kept (a long soak's outputs would not fit in memory as records).
+    func recordTimestamps(topic: String, partitions: Int, timeoutSeconds: Double = 120) throws -> [Int64] {
+        var remaining: [Int32: Int64] = [:]
+        for (partition, marks) in try watermarks(topic: topic, partitions: partitions).enumerated() where marks.high > marks.low {
+            remaining[Int32(partition)] = marks.high
+        }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in remaining.keys {
+            rd_kafka_topic_partition_list_add(list, topic, partition)?.pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        let assigned = rd_kafka_assign(client, list)
+        guard assigned == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw TestFailure("assign \(topic): \(String(cString: rd_kafka_err2str(assigned)))")
+        }
+        defer { rd_kafka_assign(client, nil) }
+        var timestamps: [Int64] = []
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while !remaining.isEmpty, Date() < deadline {
+            guard let message = rd_kafka_consumer_poll(client, 200) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            let partition = message.pointee.partition
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                remaining[partition] = nil
+                continue
+            }
+            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            timestamps.append(rd_kafka_message_timestamp(message, &type))
+            if let high = remaining[partition], message.pointee.offset >= high - 1 { remaining[partition] = nil }
+        }
+        guard remaining.isEmpty else {
+            throw TestFailure("reading \(topic) timed out with \(remaining.count) partitions unread")
+        }
+        return timestamps
+    }
+}
+
+/// The longest stretch of `window` with no timestamp in it (edges included), and where it starts, in ms.
+func longestGap(timestampsMs: [Int64], window: ClosedRange<Int64>) -> (milliseconds: Int64, startMs: Int64) {
+    var previous = window.lowerBound
+    var longest: (milliseconds: Int64, startMs: Int64) = (0, window.lowerBound)
+    for timestamp in timestampsMs.sorted() where window.contains(timestamp) {
+        if timestamp - previous > longest.milliseconds { longest = (timestamp - previous, previous) }
+        previous = timestamp
+    }
+    if window.upperBound - previous > longest.milliseconds { longest = (window.upperBound - previous, previous) }
+    return longest
+}
+
+/// The value of an environment variable as a number, or `defaultValue`.
+func environmentNumber(_ name: String, default defaultValue: Int) -> Int {
+    ProcessInfo.processInfo.environment[name].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? defaultValue
+}
+
+/// Seconds as text with one decimal.
+func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
