@@ -2,6 +2,10 @@ import Crdkafka
 
 /// librdkafka's transactional producer calls, each turned into a Swift result.
 enum Transactions {
+    /// Bound of each transactional call made from the loop: two in a row stay inside the 30 s liveness window. A
+    /// retriable timeout is tried again at the next tick.
+    static var callTimeoutMs: Int32 { 10_000 }
+
     static func initialize(_ producer: OpaquePointer, transactionalId: String) throws(KafkaError) {
         if let error = rd_kafka_init_transactions(producer, 60_000) {
             throw KafkaError(operation: "initialise transactions (transactional.id \(transactionalId))", consuming: error)
@@ -29,11 +33,11 @@ enum Transactions {
         if !positions.isEmpty {
             let list = PartitionList(topic: topic, offsets: positions)
             let metadata = rd_kafka_consumer_group_metadata(consumer)
-            failure = rd_kafka_send_offsets_to_transaction(producer, list.pointer, metadata, 30_000)
+            failure = rd_kafka_send_offsets_to_transaction(producer, list.pointer, metadata, Self.callTimeoutMs)
             rd_kafka_consumer_group_metadata_destroy(metadata)
         }
         if failure == nil {
-            failure = rd_kafka_commit_transaction(producer, 30_000)
+            failure = rd_kafka_commit_transaction(producer, Self.callTimeoutMs)
         }
         guard let failure else { return .committed }
         let message = string(fromC: rd_kafka_error_string(failure))
@@ -47,6 +51,6 @@ enum Transactions {
 
     /// `nil` on success.
     static func abort(_ producer: OpaquePointer) -> KafkaError? {
-        rd_kafka_abort_transaction(producer, 30_000).map { KafkaError(operation: "abort a transaction", consuming: $0) }
+        rd_kafka_abort_transaction(producer, Self.callTimeoutMs).map { KafkaError(operation: "abort a transaction", consuming: $0) }
     }
 }
