@@ -149,6 +149,11 @@ struct RebuildScenario {
         #expect(satisfied, "condition not reached within \(timeoutSeconds) s")
     }
 
+    /// The `start_by` of every "state rebuilt from the log" entry.
+    var startedBy: [String?] {
+        logs.entries.withLock { $0 }.filter { $0.message == "state rebuilt from the log" }.map { $0.metadata["start_by"] }
+    }
+
     struct Outcome {
         var handler: ReachingHandler.State
         var observer: RebuildObserver.State
@@ -224,6 +229,21 @@ struct TimeBasedRebuildTests {
         #expect((64...68).contains(warmed), "warmed \(warmed) records, expected about 66")
         #expect(first <= last - 60, "first warmed event time \(first) is not 60 s before the last \(last)")
         #expect(last == Double(scenario.baseSeconds + Int64(scenario.history - 1)))
+        #expect(scenario.startedBy == ["time"])
+    }
+
+    /// `stateRebuildMaxRecords` caps a start by time too: bounded work after every assignment.
+    @Test func maxRecordsCapsAStartByTime() throws {
+        let broker = try NoidaBroker()
+        defer { broker.terminateNow() }
+        let producer = try Self.prepare(broker)
+        var scenario = RebuildScenario(bootstrap: broker.bootstrap, clientProperties: Self.noidaProperties)
+        scenario.maxRecords = 40
+        let outcome = try scenario.run(group: "rebuild-capped", producer: producer)
+        print("rebuild by time capped at \(scenario.maxRecords) records on noida-db: \(outcome.handler.warmedOffsets.count) warmed up (offsets \(outcome.handler.warmedOffsets.first ?? -1)..<\(scenario.history))")
+        #expect(outcome.handler.warmedOffsets.count == 40)
+        #expect(outcome.handler.warmedOffsets.first == Int64(scenario.history - 40))
+        #expect(scenario.startedBy == ["time"])
     }
 
     /// Event time falls behind the Kafka timestamp by 0.5 s with every record (a feed replayed at half speed):
@@ -246,6 +266,7 @@ struct TimeBasedRebuildTests {
         #expect(warmed > 68, "no step back: \(warmed) records, the time look-up alone gives about 66")
         #expect(warmed < scenario.history, "stepped back to the floor instead of by a bounded amount")
         #expect(last == base + 0.5 * Double(scenario.history - 1))
+        #expect(scenario.startedBy == ["time"])
     }
 }
 
@@ -279,8 +300,7 @@ struct TimeBasedRebuildTests {
         #expect(warmed == 500)
         #expect(outcome.handler.warmedOffsets.first == Int64(scenario.history - 500))
         #expect(outcome.observer.rebuilds.first?.records == 500)
-        let startBy = scenario.logs.entries.withLock { $0 }.filter { $0.message == "state rebuilt from the log" }.map { $0.metadata["start_by"] }
-        #expect(startBy == ["record_count"], "the rebuild reports how it started: \(startBy)")
+        #expect(scenario.startedBy == ["record_count"], "the rebuild reports how it started: \(scenario.startedBy)")
     }
 }
 
