@@ -131,8 +131,9 @@ final class StateRebuilder {
             var byTime = false
             if let timestamp = lastTimestampMs.flatMap({ plan.lookUpTimestampMs(lastRecordTimestampMs: $0) }) {
                 do {
-                    start = plan.start(timeLookUp: try reader.offset(partition: job.partition, atOrAfterTimestampMs: timestamp, timeoutMs: 5_000))
-                    byTime = true
+                    let offset = try reader.offset(partition: job.partition, atOrAfterTimestampMs: timestamp, timeoutMs: 5_000)
+                    start = plan.start(timeLookUp: offset)
+                    byTime = offset != nil  // no answer (the 2.0.2 mock answers -1): the floor, by record count
                 } catch {
                     // The broker cannot answer by time: reach back by record count.
                     logger.debug("no offset look-up by time; rebuilding by record count", metadata: ["error": "\(error)"])

@@ -119,8 +119,8 @@ public final class TopicReader {
     }
 
     /// The earliest offset of `partition` whose record timestamp is at or after `timestampMs` (Kafka's
-    /// ListOffsets by time); `nil` when no record is that new. Throws where the broker cannot answer by time
-    /// (librdkafka's mock cluster in 2.0.2).
+    /// ListOffsets by time); `nil` when no record is that new — also librdkafka 2.0.2's mock cluster's answer to
+    /// every look-up by time (measured: offset -1, no error). Throws where the broker fails the request.
     public func offset(partition: Int32, atOrAfterTimestampMs timestampMs: Int64, timeoutMs: Int32) throws(KafkaError) -> Int64? {
         let list = PartitionList(topic: topic, partitions: [partition], offset: timestampMs)
         let error = rd_kafka_offsets_for_times(client, list.pointer, timeoutMs)
