@@ -156,13 +156,13 @@ import Testing
             }
             usleep(100_000)
         }
+        let resumesBefore = Self.occurrences("fetching resumed", in: daemon)
         for broker in 1...3 { #expect(cluster.command("up \(broker)") == "ok") }
         let upAt = Date()
         if lostAfter == nil, Self.rebalances("lost", metrics) > lostBefore { lostAfter = Date().timeIntervalSince(downAt) }
         #expect(lostAfter != nil, "the group session did not expire during a \(outage) s outage (session.timeout.ms \(sessionTimeoutMs)): not the operator's sequence")
 
         // After the brokers return: when fetching is resumed (outputs delivered) and when the partitions come back.
-        let resumesBefore = Self.occurrences("fetching resumed", in: daemon)
         var reassignedAfter: Double?
         var resumedAfter: Double?
         waitUntil(timeoutSeconds: 90) {

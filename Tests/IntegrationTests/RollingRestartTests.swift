@@ -52,6 +52,15 @@ import Testing
         return totals
     }
 
+    /// The daemon's warnings and errors (librdkafka's own log lines left out): a rebuild that could not read the
+    /// committed offsets or the log, a failed commit — what explains lost or mismatched outputs.
+    static func warnings(_ daemon: ChildProcess) -> [String] {
+        daemon.stderr.split(separator: "\n").filter { line in
+            (line.contains(" warning ") || line.contains(" error ") || line.contains(" critical "))
+                && !line.contains("source=librdkafka")
+        }.map { String($0.prefix(400)) }
+    }
+
     /// The value of `name=value` in a text log line (swift-log's metadata), up to the next space.
     static func field(_ name: String, in line: Substring) -> String? {
         guard let range = line.range(of: " \(name)=") else { return nil }
@@ -174,6 +183,10 @@ import Testing
         let rebuildEvents = rebuilds.reduce(0) { $0 + $1.events }
         let rebuildSeconds = rebuilds.reduce(0) { $0 + $1.seconds }
         let restarts = rounds * Self.instances
+        let warnings = incarnations.enumerated().flatMap { index, daemon in Self.warnings(daemon).map { "[\(daemon.name) #\(index)] \($0)" } }
+        if !warnings.isEmpty || !(audit.lost.count == 0 && audit.mismatched.count == 0) {
+            print("rolling restart [\(setup.rawValue)]: \(warnings.count) warning lines from the daemons (first 20):\n\(warnings.prefix(20).joined(separator: "\n"))")
+        }
         print("""
             rolling restart [\(setup.rawValue)]: \(Self.instances) instances, \(rounds) round(s) = \(restarts) restarts, \(partitions) partitions, \(Self.rate) records/s; \
             restart phase \(seconds(lastReady.timeIntervalSince(phaseStart))) (+10 s settle), SIGTERM→exit median \(seconds(Self.median(stopSeconds))) max \(seconds(stopSeconds.max() ?? 0)), \
