@@ -27,7 +27,9 @@ extension EngineDriver {
         case .resetState(let ids):
             handler.resetState(partitions: Set(ids))
         case .rebuild(let partition, let before):
-            rebuilder.enqueue(partition: partition, end: before)
+            if let nothing = rebuilder.enqueue(partition: partition, end: before, reachSeconds: handler.stateReachSeconds) {
+                rebuildFinished(nothing)
+            }
         case .produceAgain(let slot):
             guard let retry = retries[slot] else {
                 engine.reproduced(slot: slot, accepted: true, now: Clock.monotonicNanos())

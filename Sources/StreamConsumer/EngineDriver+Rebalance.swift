@@ -52,16 +52,18 @@ extension EngineDriver {
     /// Longest wait for in-flight outputs when partitions are revoked.
     static var revokeFlushTimeoutMs: Int32 { 5_000 }
 
-    /// Works on the running state rebuild for a slice of time; returns whether one is still under way.
+    /// Works on the running state rebuilds for a slice of time; returns whether any is still under way.
     func stepRebuild() -> Bool {
         guard let finished = rebuilder.step(handler: handler, sliceMs: Self.rebuildSliceMs, isCancelled: { stop.isRequested }) else {
             return false
         }
-        if let finished {
-            observer.stateRebuilt(partition: finished.partition, records: finished.records, seconds: finished.seconds)
-            engine.rebuildFinished(partition: finished.partition, now: Clock.monotonicNanos())
-        }
+        for rebuild in finished { rebuildFinished(rebuild) }
         return true
+    }
+
+    func rebuildFinished(_ rebuild: StateRebuilder.Finished) {
+        observer.stateRebuilt(partition: rebuild.partition, records: rebuild.records, seconds: rebuild.seconds)
+        engine.rebuildFinished(partition: rebuild.partition, now: Clock.monotonicNanos())
     }
 
     /// Time per loop pass given to a state rebuild: records of active partitions are handled in between.

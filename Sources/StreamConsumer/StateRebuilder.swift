@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 
-/// Replays the records before a partition's resume point into the handler, a slice per loop pass, so the loop
-/// keeps polling (group heartbeats, other partitions' records, delivery reports) while state is rebuilt.
+/// Replays the records before each new partition's resume point into the handler, a slice per loop pass, so the
+/// loop keeps polling (group heartbeats, other partitions' records, delivery reports) while state is rebuilt.
 ///
-/// One partition at a time, in the order they were asked for, through one group-less reader. Where the rebuild
-/// starts is the ``RebuildPlan``'s decision: by time where the broker can look offsets up by time, else by
-/// record count. A rebuild gives up after `timeoutSeconds`: processing then goes on with what was rebuilt.
+/// Every pending rebuild runs at once through one group-less reader (one fetch serves them all: after an eager
+/// rebalance that moved dozens of partitions, they are rebuilt in parallel, not one after another). Where each
+/// starts is the ``RebuildPlan``'s decision: by time where the broker can look offsets up by time, else by record
+/// count. A rebuild gives up after `timeoutSeconds`: processing then goes on with what was rebuilt.
 final class StateRebuilder {
     struct Finished: Equatable {
         var partition: Int32
@@ -15,28 +16,35 @@ final class StateRebuilder {
     }
 
     private struct Job {
-        enum Phase {
-            case starting
+        enum Phase: Equatable {
             /// Reading the record just before the resume point (its Kafka timestamp and event time).
-            case probing(RebuildPlan)
+            case probing
             /// Replaying from `start`; `checked` once the first record's event time was compared.
-            case replaying(RebuildPlan, start: Int64, checked: Bool, byTime: Bool)
+            case replaying(start: Int64, checked: Bool, byTime: Bool)
         }
 
-        var partition: Int32
-        var end: Int64
-        var phase = Phase.starting
+        var plan: RebuildPlan
+        var phase: Phase
+        /// The next offset the reader delivers for this partition.
+        var next: Int64
+        var lastTimestampMs: Int64?
         var lastEventTime: Double?
         var records = 0
-        var startedNanos: UInt64 = 0
+        let startedNanos: UInt64
+        /// The probe is done (or the first record asked to step back): the reader must move this partition.
+        var moved = false
     }
 
     private let makeReader: () throws -> TopicReader
     private let maxRecords: Int
     private let timeoutSeconds: Double
     private let logger: Logger
-    private var queue: [Job] = []
+    private var jobs: [Int32: Job] = [:]
     private var reader: TopicReader?
+    /// The reader's assignment is out of date (jobs added, moved or finished).
+    private var reassign = false
+    /// The broker answered a time look-up with nothing (librdkafka's mock): later rebuilds skip the probe.
+    private var timeLookUpUnavailable = false
 
     init(maxRecords: Int, timeoutSeconds: Double, logger: Logger, makeReader: @escaping () throws -> TopicReader) {
         self.maxRecords = maxRecords
@@ -45,27 +53,36 @@ final class StateRebuilder {
         self.makeReader = makeReader
     }
 
-    func enqueue(partition: Int32, end: Int64) {
-        queue.removeAll { $0.partition == partition }
-        queue.append(Job(partition: partition, end: end))
+    /// Starts rebuilding `partition` up to `end`; returns the rebuild at once when there is nothing to replay.
+    func enqueue(partition: Int32, end: Int64, reachSeconds: Double?) -> Finished? {
+        let plan = RebuildPlan(end: end, low: 0, maxRecords: maxRecords, reachSeconds: reachSeconds)
+        guard !plan.isEmpty else { return Finished(partition: partition, records: 0, seconds: 0) }
+        let probe = reachSeconds != nil && !timeLookUpUnavailable
+        jobs[partition] = Job(
+            plan: plan,
+            phase: probe ? .probing : .replaying(start: plan.floor, checked: true, byTime: false),
+            next: probe ? end - 1 : plan.floor,
+            startedNanos: Clock.monotonicNanos()
+        )
+        reassign = true
+        return nil
     }
 
     /// Forgets rebuilds of partitions that are no longer assigned.
     func cancel(partitions: Set<Int32>) {
-        if let first = queue.first, partitions.contains(first.partition) { reader?.stopReplay() }
-        queue.removeAll { partitions.contains($0.partition) }
+        for partition in partitions where jobs.removeValue(forKey: partition) != nil { reassign = true }
     }
 
     func cancelAll() {
+        jobs.removeAll()
         reader?.stopReplay()
-        queue.removeAll()
         reader = nil
     }
 
-    /// Works on the first rebuild for about `sliceMs`. Returns `nil` when there is nothing to rebuild, `.some(nil)`
-    /// while the rebuild goes on, and the finished rebuild when it ended.
-    func step(handler: any RecordHandler, sliceMs: Int, isCancelled: () -> Bool) -> Finished?? {
-        guard var job = queue.first else {
+    /// Works on every pending rebuild for about `sliceMs`. Returns `nil` when there is nothing to rebuild, else
+    /// the rebuilds that ended in this step (often none).
+    func step(handler: any RecordHandler, sliceMs: Int, isCancelled: () -> Bool) -> [Finished]? {
+        guard !jobs.isEmpty else {
             reader = nil  // no rebuild pending: release the reader's connections
             return nil
         }
@@ -74,113 +91,118 @@ final class StateRebuilder {
             cancelAll()
             return nil
         }
+        var finished: [Finished] = []
         let reader: TopicReader
         do {
             reader = try self.reader ?? makeReader()
             self.reader = reader
+            if reassign {
+                try reader.assign(jobs.map { PartitionOffset(partition: $0.key, offset: $0.value.next) }.sorted { $0.partition < $1.partition })
+                reassign = false
+            }
         } catch {
-            logger.warning("cannot create the state rebuild reader; per-product state starts empty", metadata: ["error": "\(error)"])
-            return .some(finish(job, from: nil, byTime: false))
+            logger.warning("state rebuild failed; continuing with partial state", metadata: ["error": "\(error)"])
+            for partition in jobs.keys.sorted() { finished.append(finish(partition, complete: false)) }
+            return finished
         }
-        do {
-            let finished = try advance(&job, reader: reader, handler: handler, sliceMs: sliceMs)
-            if let finished { return .some(finished) }
-        } catch {
-            logger.warning("state rebuild failed; continuing with partial state", metadata: [
-                "partition": "\(job.partition)", "error": "\(error)",
-            ])
-            reader.stopReplay()
-            return .some(finish(job, from: nil, byTime: false))
+        _ = reader.forEachArriving(budgetMs: sliceMs) { arrival in
+            switch arrival {
+            case .record(let record):
+                accept(record, handler: handler, finished: &finished)
+            case .end(let partition):
+                // An end reached from a position the partition is about to leave (a step back) says nothing.
+                guard let job = jobs[partition], !job.moved else { return }
+                if job.phase == .probing {
+                    jobs[partition]?.moved = true  // nothing before the end to probe: by record count
+                } else {
+                    finished.append(finish(partition, complete: true))
+                }
+            }
         }
-        queue[0] = job
-        if Double(Clock.monotonicNanos() &- job.startedNanos) / 1e9 >= timeoutSeconds {
-            reader.stopReplay()
+        moveProbedAndSteppedBack(reader: reader)
+        let now = Clock.monotonicNanos()
+        for (partition, job) in jobs where Double(now &- job.startedNanos) / 1e9 >= timeoutSeconds {
             logger.warning("state rebuild timed out; continuing with partial state", metadata: [
-                "partition": "\(job.partition)", "read": "\(job.records)", "seconds": "\(timeoutSeconds)",
+                "partition": "\(partition)", "read": "\(job.records)", "seconds": "\(timeoutSeconds)",
             ])
-            return .some(finish(job, from: nil, byTime: false))
+            finished.append(finish(partition, complete: false))
         }
-        return .some(nil)
+        return finished
     }
 
-    /// One step of `job`; returns the finished rebuild when it ended.
-    private func advance(_ job: inout Job, reader: TopicReader, handler: any RecordHandler, sliceMs: Int) throws(KafkaError) -> Finished? {
+    private func accept(_ record: ConsumedRecord, handler: any RecordHandler, finished: inout [Finished]) {
+        guard var job = jobs[record.partition], !job.moved, record.offset >= job.next else { return }
+        job.next = record.offset + 1
         switch job.phase {
-        case .starting:
-            job.startedNanos = Clock.monotonicNanos()
-            let low = (try? reader.watermarks(partition: job.partition, timeoutMs: 5_000).low) ?? 0
-            let plan = RebuildPlan(end: job.end, low: low, maxRecords: maxRecords, reachSeconds: handler.stateReachSeconds)
-            if plan.isEmpty { return finish(job, from: nil, byTime: false) }
-            if plan.reachSeconds == nil {
-                try reader.startReplay(partition: job.partition, from: plan.floor)
-                job.phase = .replaying(plan, start: plan.floor, checked: true, byTime: false)
-            } else {
-                try reader.startReplay(partition: job.partition, from: job.end - 1)
-                job.phase = .probing(plan)
+        case .probing:
+            job.lastTimestampMs = record.timestamp.map { Int64(($0 * 1000).rounded()) }
+            job.lastEventTime = handler.eventTime(of: record)
+            job.moved = true
+            jobs[record.partition] = job
+            return
+        case .replaying(let start, let checked, let byTime):
+            guard record.offset < job.plan.end else {
+                jobs[record.partition] = job
+                finished.append(finish(record.partition, complete: true))
+                return
             }
-        case .probing(let plan):
-            var lastTimestampMs: Int64?
-            var lastEventTime: Double?
-            let step = reader.replayStep(partition: job.partition, end: job.end, budgetMs: sliceMs) { record in
-                lastTimestampMs = record.timestamp.map { Int64(($0 * 1000).rounded()) }
-                lastEventTime = handler.eventTime(of: record)
-            }
-            guard step.finished || step.records > 0 else { return nil }
-            job.lastEventTime = lastEventTime
-            var start = plan.floor
-            var byTime = false
-            if let timestamp = lastTimestampMs.flatMap({ plan.lookUpTimestampMs(lastRecordTimestampMs: $0) }) {
-                do {
-                    let offset = try reader.offset(partition: job.partition, atOrAfterTimestampMs: timestamp, timeoutMs: 5_000)
-                    start = plan.start(timeLookUp: offset)
-                    byTime = offset != nil  // no answer (the 2.0.2 mock answers -1): the floor, by record count
-                } catch {
-                    // The broker cannot answer by time: reach back by record count.
-                    logger.debug("no offset look-up by time; rebuilding by record count", metadata: ["error": "\(error)"])
+            if !checked {
+                job.phase = .replaying(start: start, checked: true, byTime: byTime)
+                if let back = job.plan.stepBack(from: start, firstEventTime: handler.eventTime(of: record), lastEventTime: job.lastEventTime) {
+                    // Kafka timestamps and event times disagree: the first record is too new for the window.
+                    job.phase = .replaying(start: back, checked: false, byTime: byTime)
+                    job.next = back
+                    job.moved = true
+                    jobs[record.partition] = job
+                    return
                 }
             }
-            try reader.startReplay(partition: job.partition, from: start)
-            job.phase = .replaying(plan, start: start, checked: !byTime, byTime: byTime)
-        case .replaying(let plan, let start, let checked, let byTime):
-            var checkedNow = checked
-            var stepBackTo: Int64?
-            var count = 0
-            let lastEventTime = job.lastEventTime
-            let step = reader.replayStep(partition: job.partition, end: job.end, budgetMs: sliceMs) { record in
-                guard stepBackTo == nil else { return }
-                if !checkedNow {
-                    checkedNow = true
-                    stepBackTo = plan.stepBack(from: start, firstEventTime: handler.eventTime(of: record), lastEventTime: lastEventTime)
-                    if stepBackTo != nil { return }
-                }
-                handler.warmUp(record)
-                count += 1
-            }
-            job.records += count
-            if let stepBackTo {
-                // Kafka timestamps and event times disagree: the first record is too new for the window.
-                try reader.startReplay(partition: job.partition, from: stepBackTo)
-                job.phase = .replaying(plan, start: stepBackTo, checked: false, byTime: byTime)
-                return nil
-            }
-            job.phase = .replaying(plan, start: start, checked: checkedNow, byTime: byTime)
-            if step.finished {
-                reader.stopReplay()
-                return finish(job, from: start, byTime: byTime)
-            }
+            handler.warmUp(record)
+            job.records += 1
+            jobs[record.partition] = job
+            if record.offset >= job.plan.end - 1 { finished.append(finish(record.partition, complete: true)) }
         }
-        return nil
     }
 
-    private func finish(_ job: Job, from start: Int64?, byTime: Bool) -> Finished {
-        queue.removeFirst()
-        let seconds = job.startedNanos == 0 ? 0 : Double(Clock.monotonicNanos() &- job.startedNanos) / 1e9
-        if let start {
+    /// Probed partitions start their replay (by time where the broker answers, else by count); stepped-back
+    /// ones start again earlier. One new assignment moves them all.
+    private func moveProbedAndSteppedBack(reader: TopicReader) {
+        for (partition, job) in jobs where job.moved {
+            var job = job
+            job.moved = false
+            if job.phase == .probing {
+                var start = job.plan.floor
+                var byTime = false
+                if !timeLookUpUnavailable, let target = job.lastTimestampMs.flatMap({ job.plan.lookUpTimestampMs(lastRecordTimestampMs: $0) }) {
+                    do {
+                        let offset = try reader.offset(partition: partition, atOrAfterTimestampMs: target, timeoutMs: 5_000)
+                        // No record at or after a time before the last record's: the broker cannot look up by time.
+                        if offset == nil { timeLookUpUnavailable = true }
+                        start = job.plan.start(timeLookUp: offset)
+                        byTime = offset != nil
+                    } catch {
+                        timeLookUpUnavailable = true
+                        logger.debug("no offset look-up by time; rebuilding by record count", metadata: ["error": "\(error)"])
+                    }
+                }
+                job.phase = .replaying(start: start, checked: !byTime, byTime: byTime)
+                job.next = start
+            }
+            jobs[partition] = job
+            reassign = true
+        }
+    }
+
+    private func finish(_ partition: Int32, complete: Bool) -> Finished {
+        guard let job = jobs.removeValue(forKey: partition) else { return Finished(partition: partition, records: 0, seconds: 0) }
+        reassign = true
+        let seconds = Double(Clock.monotonicNanos() &- job.startedNanos) / 1e9
+        if case .replaying(let start, _, let byTime) = job.phase {
             logger.info("state rebuilt from the log", metadata: [
-                "partition": "\(job.partition)", "offsets": "\(start)..<\(job.end)", "records": "\(job.records)",
+                "partition": "\(partition)", "offsets": "\(start)..<\(job.plan.end)", "records": "\(job.records)",
                 "seconds": "\(String(format: "%.3f", seconds))", "start_by": "\(byTime ? "time" : "record_count")",
             ])
         }
-        return Finished(partition: job.partition, records: job.records, seconds: seconds)
+        return Finished(partition: partition, records: job.records, seconds: seconds)
     }
 }

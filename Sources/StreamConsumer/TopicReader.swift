@@ -30,6 +30,8 @@ public final class TopicReader {
         try conf.set("enable.auto.commit", "false", source: "consumerd")
         try conf.set("fetch.wait.max.ms", "50", source: "consumerd")
         for property in properties { try conf.set(property) }
+        // A reader of history: a start before the log's beginning (retention) reads from the beginning.
+        try conf.set("auto.offset.reset", "earliest", source: "consumerd")
         self.client = try conf.makeClient(RD_KAFKA_CONSUMER, operation: "create a topic reader")
         self.topic = topic
         rd_kafka_poll_set_consumer(client)
@@ -111,6 +113,46 @@ public final class TopicReader {
             if offset >= end - 1 { return (count, true) }
         }
         return (count, false)
+    }
+
+    /// Reads exactly these partitions from these offsets (replacing any earlier assignment), for
+    /// ``forEachArriving(budgetMs:_:)``.
+    func assign(_ positions: [PartitionOffset]) throws(KafkaError) {
+        guard !positions.isEmpty else {
+            stopReplay()
+            return
+        }
+        let list = PartitionList(topic: topic, offsets: positions)
+        let error = rd_kafka_assign(client, list.pointer)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError(operation: "assign \(topic) \(positions) for replay", error: error)
+        }
+    }
+
+    /// What arrives from an assignment made with ``assign(_:)``.
+    enum Arrival {
+        /// A record, borrowed for the duration of the call.
+        case record(ConsumedRecord)
+        /// The partition's end was reached.
+        case end(partition: Int32)
+    }
+
+    /// Hands what arrives within about `budgetMs` to `body`, in order per partition; returns how many arrivals.
+    func forEachArriving(budgetMs: Int, _ body: (Arrival) -> Void) -> Int {
+        let deadline = Clock.monotonicNanos() + UInt64(max(budgetMs, 1)) * 1_000_000
+        var count = 0
+        while Clock.monotonicNanos() < deadline {
+            let remainingMs = Int32(clamping: (deadline &- Clock.monotonicNanos()) / 1_000_000)
+            guard let message = rd_kafka_consumer_poll(client, max(remainingMs, 0)) else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            count += 1
+            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                body(.end(partition: message.pointee.partition))
+            } else if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                body(.record(KafkaMessage.record(message, topic: topic)))
+            }
+        }
+        return count
     }
 
     /// Ends a replay started with ``startReplay(partition:from:)``.
