@@ -7,8 +7,9 @@ import Testing
 /// state rebuilds, duplicates, and the longest time with no output at all during the restarts.
 ///
 /// `ROLLING_ROUNDS` (default 1): restarts of every instance. `ROLLING_ALL_SETUPS=1` runs cooperative-sticky and
-/// static membership too (default: eager only, to keep CI short). `ROLLING_PARTITIONS` overrides the partition
-/// count (default 128, 256 from 2 rounds on).
+/// static membership too (default: eager only, to keep CI short; `ROLLING_SETUPS=cooperativeSticky,...` picks by
+/// name). `ROLLING_PARTITIONS` overrides the partition count (default 128, 256 from 2 rounds on).
+/// `scripts/bench/rolling-restart.sh` runs all three setups for 3 rounds and keeps the figures.
 @Suite(.serialized) struct RollingRestartTests {
     enum Setup: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case eager
