@@ -71,7 +71,7 @@ import Testing
 
     /// Checks that retention dropped nothing (otherwise the audit's counts mean nothing) and runs the audit.
     static func auditWithRetentionCheck(_ cluster: MockClusterProcess, produced: Int?) throws -> DaemonIntegrationTests.AuditSummary {
-        let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
+        let audit = try runLongAudit(bootstrap: cluster.bootstrap)
         let inspector = try TopicInspector(bootstrap: cluster.bootstrap)
         let truncated = try topics.flatMap { try inspector.truncatedPartitions(topic: $0, partitions: partitions) }
         #expect(truncated.isEmpty, "the mock's retention dropped records, the audit is meaningless: \(truncated.prefix(10))")
@@ -232,7 +232,7 @@ import Testing
                     let ready = httpGet("http://\(metrics)/readyz", timeoutSeconds: 2)
                     let sample = ProbeSample(
                         at: started.timeIntervalSince(reference), health: health?.status, ready: ready?.status,
-                        readyBody: ready?.body ?? ""
+                        readyBody: ready?.body.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
                     )
                     samples.withLock { $0.append(sample) }
                     let pause = 1 - Date().timeIntervalSince(started)

@@ -7,8 +7,9 @@ import Testing
 /// state rebuilds, duplicates, and the longest time with no output at all during the restarts.
 ///
 /// `ROLLING_ROUNDS` (default 1): restarts of every instance. `ROLLING_ALL_SETUPS=1` runs cooperative-sticky and
-/// static membership too (default: eager only, to keep CI short). `ROLLING_PARTITIONS` overrides the partition
-/// count (default 128, 256 from 2 rounds on).
+/// static membership too (default: eager only, to keep CI short; `ROLLING_SETUPS=cooperativeSticky,...` picks by
+/// name). `ROLLING_PARTITIONS` overrides the partition count (default 128, 256 from 2 rounds on).
+/// `scripts/bench/rolling-restart.sh` runs all three setups for 3 rounds and keeps the figures.
 @Suite(.serialized) struct RollingRestartTests {
     enum Setup: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case eager
@@ -32,8 +33,14 @@ import Testing
             }
         }
 
+        /// `ROLLING_SETUPS=eager,cooperativeSticky,staticMembership` picks setups by name; `ROLLING_ALL_SETUPS=1`
+        /// runs all three; the default is eager only.
         static var selected: [Setup] {
-            ProcessInfo.processInfo.environment["ROLLING_ALL_SETUPS"] == "1" ? allCases : [.eager]
+            let environment = ProcessInfo.processInfo.environment
+            if let names = environment["ROLLING_SETUPS"] {
+                return names.split(separator: ",").compactMap { Setup(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+            }
+            return environment["ROLLING_ALL_SETUPS"] == "1" ? allCases : [.eager]
         }
     }
 
@@ -167,12 +174,10 @@ import Testing
         let assignedAtEnd = assignedTotal()
         #expect(assignedAtEnd == partitions, "\(assignedAtEnd) of \(partitions) partitions assigned after the restarts")
 
-        let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
         let inspector = try TopicInspector(bootstrap: cluster.bootstrap)
         let truncated = try Self.topics.flatMap { try inspector.truncatedPartitions(topic: $0, partitions: partitions) }
         #expect(truncated.isEmpty, "the mock's retention dropped records, the audit is meaningless: \(truncated.prefix(10))")
         let inputCount = try inspector.watermarks(topic: "ticks.features", partitions: partitions).reduce(0) { $0 + Int($1.high) }
-        #expect(audit.inputs == inputCount, "the audit read \(audit.inputs) inputs, the topic holds \(inputCount)")
 
         let timestamps = try inspector.recordTimestamps(topic: "ticks.predictions", partitions: partitions)
         func milliseconds(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970 * 1000) }
@@ -183,19 +188,23 @@ import Testing
         let rebuildEvents = rebuilds.reduce(0) { $0 + $1.events }
         let rebuildSeconds = rebuilds.reduce(0) { $0 + $1.seconds }
         let restarts = rounds * Self.instances
-        let warnings = incarnations.enumerated().flatMap { index, daemon in Self.warnings(daemon).map { "[\(daemon.name) #\(index)] \($0)" } }
-        if !warnings.isEmpty || !(audit.lost.count == 0 && audit.mismatched.count == 0) {
-            print("rolling restart [\(setup.rawValue)]: \(warnings.count) warning lines from the daemons (first 20):\n\(warnings.prefix(20).joined(separator: "\n"))")
-        }
         print("""
             rolling restart [\(setup.rawValue)]: \(Self.instances) instances, \(rounds) round(s) = \(restarts) restarts, \(partitions) partitions, \(Self.rate) records/s; \
             restart phase \(seconds(lastReady.timeIntervalSince(phaseStart))) (+10 s settle), SIGTERM→exit median \(seconds(Self.median(stopSeconds))) max \(seconds(stopSeconds.max() ?? 0)), \
             start→ready median \(seconds(Self.median(readySeconds))) max \(seconds(readySeconds.max() ?? 0)); \
             state rebuilds: \(rebuildEvents) partition rebuilds replaying \(rebuildRecords) records in \(seconds(rebuildSeconds)) (all instances); \
             longest time with no output: \(phaseGap.milliseconds) ms during the restarts (starting \(seconds(Double(phaseGap.startMs - milliseconds(phaseStart)) / 1000)) in), \(steadyGap.milliseconds) ms in 5 s of steady flow before; \
-            audit: inputs \(audit.inputs), outputs \(audit.outputs), duplicated \(audit.duplicated.count), lost \(audit.lost.count), mismatched \(audit.mismatched.count)\
-            \(replayRunning ? "" : "; NOTE: the replay reached its cap of \(replayCap) records before the restart phase ended (raise ROLLING_PARTITIONS)"); \
-            test took \(seconds(Date().timeIntervalSince(started)))
+            inputs \(inputCount)\(replayRunning ? "" : "; NOTE: the replay reached its cap of \(replayCap) records before the restart phase ended (raise ROLLING_PARTITIONS)")
+            """)
+        let audit = try runLongAudit(bootstrap: cluster.bootstrap)
+        #expect(audit.inputs == inputCount, "the audit read \(audit.inputs) inputs, the topic holds \(inputCount)")
+        let warnings = incarnations.enumerated().flatMap { index, daemon in Self.warnings(daemon).map { "[\(daemon.name) #\(index)] \($0)" } }
+        if !warnings.isEmpty || !(audit.lost.count == 0 && audit.mismatched.count == 0) {
+            print("rolling restart [\(setup.rawValue)]: \(warnings.count) warning lines from the daemons (first 20):\n\(warnings.prefix(20).joined(separator: "\n"))")
+        }
+        print("""
+            rolling restart [\(setup.rawValue)] audit: inputs \(audit.inputs), outputs \(audit.outputs), duplicated \(audit.duplicated.count), \
+            lost \(audit.lost.count), mismatched \(audit.mismatched.count); test took \(seconds(Date().timeIntervalSince(started)))
             """)
         #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
         for daemon in current {

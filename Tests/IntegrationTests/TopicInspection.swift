@@ -116,3 +116,17 @@ func environmentNumber(_ name: String, default defaultValue: Int) -> Int {
 
 /// Seconds as text with one decimal.
 func seconds(_ value: Double) -> String { String(format: "%.1f s", value) }
+
+/// `consumerd audit --json` with a deadline that fits a soak's volume (``DaemonIntegrationTests/runAudit`` allows
+/// 180 s, which half a million inputs and outputs can exceed on a loaded 2-core machine).
+func runLongAudit(bootstrap: String, timeoutSeconds: Double = 600) throws -> DaemonIntegrationTests.AuditSummary {
+    let started = Date()
+    let audit = try ChildProcess(name: "audit", arguments: ["audit", "--json", "--bootstrap-servers", bootstrap])
+    let status = audit.waitForExit(timeoutSeconds: timeoutSeconds)
+    let text = audit.stdout.joined(separator: "\n")
+    guard let summary = try? JSONDecoder().decode(DaemonIntegrationTests.AuditSummary.self, from: Data(text.utf8)) else {
+        throw TestFailure("audit printed no report after \(seconds(Date().timeIntervalSince(started))) (status \(String(describing: status))): \(audit.stderr.suffix(1500))")
+    }
+    print("audit: \(summary.inputs) inputs checked in \(seconds(Date().timeIntervalSince(started)))")
+    return summary
+}
