@@ -57,21 +57,24 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
 
     /// A record of `partition` at `offset` was fetched.
     mutating func fetched(partition: Int32, offset: Int64, timestamp: Double?, now: UInt64) -> FetchDecision {
-        guard lifecycle == .running, let state = partitions[partition] else { return .discard }
-        guard state.phase == .active else {
+        // Mutated in place through the index: a copy of the partition's state held across the mutation would make
+        // its offset arrays shared, and the next append would copy them (an allocation per record).
+        guard lifecycle == .running, let index = partitions.index(forKey: partition) else { return .discard }
+        guard partitions.values[index].phase == .active else {
             // Fetched before the pause took effect: not handled now, read again when the partition resumes
             // (a partition being rewound is moved back to its committed offset instead).
-            if state.phase != .awaitingCommitted(rewind: true), !state.rewound {
-                partitions[partition]?.heldFrom = min(state.heldFrom ?? offset, offset)
+            if partitions.values[index].phase != .awaitingCommitted(rewind: true), !partitions.values[index].rewound {
+                partitions.values[index].heldFrom = min(partitions.values[index].heldFrom ?? offset, offset)
             }
             return .discard
         }
-        partitions[partition]?.position = offset + 1
-        partitions[partition]?.atEnd = false
-        partitions[partition]?.lastHandledTimestamp = timestamp
-        let sequence = partitions[partition]?.progress.register(offset: offset) ?? 0
+        partitions.values[index].position = offset + 1
+        partitions.values[index].atEnd = false
+        partitions.values[index].lastHandledTimestamp = timestamp
+        let sequence = partitions.values[index].progress.register(offset: offset)
+        let generation = partitions.values[index].generation
         let begin = commits.admitted(partition: partition, offset: offset, now: now)
-        return .handle(InputTicket(partition: partition, generation: state.generation, sequence: sequence), beginTransaction: begin)
+        return .handle(InputTicket(partition: partition, generation: generation, sequence: sequence), beginTransaction: begin)
     }
 
     /// The handler made an output for `ticket`; returns the slot that travels with it through the producer.
