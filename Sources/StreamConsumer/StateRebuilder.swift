@@ -111,13 +111,14 @@ final class StateRebuilder {
                 accept(record, handler: handler, finished: &finished)
             case .end(let partition):
                 // An end reached from a position the partition is about to leave (a step back) says nothing.
-                guard let job = jobs[partition], !job.moved else { return }
+                guard let job = jobs[partition], !job.moved else { return true }
                 if job.phase == .probing {
                     jobs[partition]?.moved = true  // nothing before the end to probe: by record count
                 } else {
                     finished.append(finish(partition, complete: true))
                 }
             }
+            return true
         }
         moveProbedAndSteppedBack(reader: reader)
         let now = Clock.monotonicNanos()

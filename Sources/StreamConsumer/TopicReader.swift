@@ -96,23 +96,26 @@ public final class TopicReader {
     public func replayStep(
         partition: Int32, end: Int64, budgetMs: Int, _ body: (ConsumedRecord) -> Void
     ) -> (records: Int, finished: Bool) {
-        let deadline = Clock.monotonicNanos() + UInt64(max(budgetMs, 1)) * 1_000_000
         var count = 0
-        while Clock.monotonicNanos() < deadline {
-            let remainingMs = Int32(clamping: (deadline &- Clock.monotonicNanos()) / 1_000_000)
-            guard let message = rd_kafka_consumer_poll(client, max(remainingMs, 0)) else { continue }
-            defer { rd_kafka_message_destroy(message) }
-            if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF, message.pointee.partition == partition {
-                return (count, true)  // nothing more to read (the range ended in transaction markers)
+        var finished = false
+        _ = forEachArriving(budgetMs: budgetMs) { arrival in
+            switch arrival {
+            case .end(let ended):
+                // Nothing more to read (the range ended in transaction markers).
+                if ended == partition { finished = true }
+            case .record(let record):
+                guard record.partition == partition else { return true }
+                guard record.offset < end else {
+                    finished = true
+                    break
+                }
+                body(record)
+                count += 1
+                if record.offset >= end - 1 { finished = true }
             }
-            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR, message.pointee.partition == partition else { continue }
-            let offset = message.pointee.offset
-            guard offset < end else { return (count, true) }
-            body(KafkaMessage.record(message, topic: topic))
-            count += 1
-            if offset >= end - 1 { return (count, true) }
+            return !finished
         }
-        return (count, false)
+        return (count, finished)
     }
 
     /// Reads exactly these partitions from these offsets (replacing any earlier assignment), for
@@ -137,20 +140,25 @@ public final class TopicReader {
         case end(partition: Int32)
     }
 
-    /// Hands what arrives within about `budgetMs` to `body`, in order per partition; returns how many arrivals.
-    func forEachArriving(budgetMs: Int, _ body: (Arrival) -> Void) -> Int {
+    /// Hands what arrives within about `budgetMs` to `body`, in order per partition, until `body` returns false;
+    /// returns how many arrivals it handed over.
+    func forEachArriving(budgetMs: Int, _ body: (Arrival) -> Bool) -> Int {
         let deadline = Clock.monotonicNanos() + UInt64(max(budgetMs, 1)) * 1_000_000
         var count = 0
         while Clock.monotonicNanos() < deadline {
             let remainingMs = Int32(clamping: (deadline &- Clock.monotonicNanos()) / 1_000_000)
             guard let message = rd_kafka_consumer_poll(client, max(remainingMs, 0)) else { continue }
             defer { rd_kafka_message_destroy(message) }
-            count += 1
+            let more: Bool
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                body(.end(partition: message.pointee.partition))
+                more = body(.end(partition: message.pointee.partition))
             } else if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                body(.record(KafkaMessage.record(message, topic: topic)))
+                more = body(.record(KafkaMessage.record(message, topic: topic)))
+            } else {
+                more = true
             }
+            count += 1
+            if !more { break }
         }
         return count
     }

@@ -153,6 +153,8 @@ final class KafkaClients {
         if case .destroyed = phase { return }
         let abandoned = if case .closing(abandoned: true) = phase { true } else { false }
         phase = .destroyed
+        // No callback served while the handles go away may reach the sink (it may be deinitialising).
+        target.closing.store(true, ordering: .releasing)
         wakeup?.unregisterAll()
         if !abandoned { rd_kafka_destroy(consumer) }
         rd_kafka_purge(producer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
