@@ -145,9 +145,13 @@ public final class TopicReader {
     func forEachArriving(budgetMs: Int, _ body: (Arrival) -> Bool) -> Int {
         let deadline = Clock.monotonicNanos() + UInt64(max(budgetMs, 1)) * 1_000_000
         var count = 0
-        while Clock.monotonicNanos() < deadline {
-            let remainingMs = Int32(clamping: (deadline &- Clock.monotonicNanos()) / 1_000_000)
-            guard let message = rd_kafka_consumer_poll(client, max(remainingMs, 0)) else { continue }
+        while true {
+            // One clock read for both the check and the wait: with two, the deadline could pass in between and a
+            // wrapped difference would become a wait of weeks (seen as a rebuild that never ended, under load).
+            let now = Clock.monotonicNanos()
+            guard now < deadline else { break }
+            let remainingMs = Int32(clamping: (deadline - now) / 1_000_000)
+            guard let message = rd_kafka_consumer_poll(client, remainingMs) else { continue }
             defer { rd_kafka_message_destroy(message) }
             let more: Bool
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
