@@ -59,8 +59,6 @@ extension EngineDriver {
             if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET {
                 logger.warning("offset commit failed", metadata: ["error": "\(KafkaError.text(error))"])
             }
-        case .beginTransaction:
-            if let error = Transactions.begin(producer) { fail(error) }
         case .commitTransaction(let positions):
             commitTransaction(positions)
         case .abortTransaction:

@@ -89,7 +89,6 @@ extension DeliveryEngine {
         var reset: [Int32] = []
         for id in ids.sorted() {
             lookUpsRequested.remove(id)
-            rewindAfterAbort.remove(id)
             guard let state = partitions.removeValue(forKey: id) else { continue }
             if !incremental, state.phase == .active, let position = state.position {
                 parked[id] = ParkedPartition(position: position)

@@ -40,8 +40,6 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     var nextGeneration: UInt32 = 0
     /// Partitions whose committed offsets were asked for and not yet reported.
     var lookUpsRequested: Set<Int32> = []
-    /// Partitions that must be read again from their committed offsets once the open transaction is aborted.
-    var rewindAfterAbort: Set<Int32> = []
 
     init(options: EngineOptions, commits: Commits) {
         self.options = options

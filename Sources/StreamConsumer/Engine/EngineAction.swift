@@ -31,8 +31,6 @@ enum EngineAction: Equatable, Sendable {
     case storeOffsets([PartitionOffset])
     /// At-least-once: commit these watermarks now, without waiting for the answer (revoked partitions).
     case commitOffsets([PartitionOffset])
-    /// Exactly-once: open a transaction before the next output is produced.
-    case beginTransaction
     /// Exactly-once: send these input positions with the open transaction and commit it; report the result with
     /// ``DeliveryEngine/transactionCommitted(_:now:)``.
     case commitTransaction([PartitionOffset])

@@ -19,12 +19,6 @@ final class PartitionList {
         for entry in offsets { add(topic: topic, partition: entry.partition, offset: entry.offset) }
     }
 
-    /// A copy of a list librdkafka lends to a callback.
-    init?(copying list: UnsafePointer<rd_kafka_topic_partition_list_t>?) {
-        guard let list, let copy = rd_kafka_topic_partition_list_copy(list) else { return nil }
-        pointer = copy
-    }
-
     deinit {
         rd_kafka_topic_partition_list_destroy(pointer)
     }
