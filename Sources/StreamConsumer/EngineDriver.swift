@@ -123,7 +123,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     /// How long an idle loop may sleep: long enough not to spin, short enough to notice a stop request, a due
     /// retry or a transaction that is due.
     private func idleWaitMs() -> Int32 {
-        engine.retrySlots.isEmpty ? 100 : 10
+        engine.retrySlots.isEmpty && !engine.commits.wantsPromptTick ? 100 : 10
     }
 
     private func subscribe() throws(KafkaError) {

@@ -11,6 +11,8 @@ struct AtLeastOnceCommits: CommitStrategy {
 
     var retriesFailedOutputs: Bool { true }
 
+    var wantsPromptTick: Bool { false }
+
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool { false }
 
     mutating func outputFailed() {}

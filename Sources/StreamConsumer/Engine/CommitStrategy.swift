@@ -7,6 +7,10 @@ protocol CommitStrategy: Sendable {
     /// (exactly-once: the transaction aborts and its inputs are read again).
     var retriesFailedOutputs: Bool { get }
 
+    /// Whether the loop should tick again soon even when idle (an open transaction commits when the input goes
+    /// idle).
+    var wantsPromptTick: Bool { get }
+
     /// An input record of `partition` at `offset` is about to be handled; returns whether a transaction must be
     /// opened first.
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool

@@ -23,6 +23,8 @@ struct ExactlyOnceCommits: CommitStrategy {
 
     var retriesFailedOutputs: Bool { false }
 
+    var wantsPromptTick: Bool { transaction != nil }
+
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool {
         let begin = transaction == nil
         if begin { transaction = OpenTransaction(startedNanos: now) }
