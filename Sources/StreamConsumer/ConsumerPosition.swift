@@ -44,6 +44,8 @@ final class PositionBoard: Sendable {
         state.withLock { $0.consumer = ConsumerHandle(consumer) }
     }
 
+    /// `lastHandled` holds the partitions that handled a record in their current assignment; the board keeps
+    /// each partition's latest across re-assignments.
     func publish(entries: [Int32: Entry], lastHandled: [Int32: Double], oldestFetched: Double?) {
         state.withLock {
             $0.entries = entries

@@ -38,7 +38,6 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var brokerReachable: Bool?
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
-    var lastHandledTimestamps: [Int32: Double] = [:]
     private let started = Atomic<Bool>(false)
 
     var consumer: OpaquePointer { clients.consumer }
@@ -209,15 +208,16 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         guard force || now &- lastPublishNanos >= 100_000_000 else { return }
         lastPublishNanos = now
         var entries: [Int32: PositionBoard.Entry] = [:]
+        var lastHandled: [Int32: Double] = [:]
         for (id, state) in engine.partitions {
             entries[id] = PositionBoard.Entry(position: state.position, committable: state.progress.committableOffset)
-            if let timestamp = state.lastHandledTimestamp { lastHandledTimestamps[id] = timestamp }
+            if let timestamp = state.lastHandledTimestamp { lastHandled[id] = timestamp }
         }
         var oldest: Double?
         if backlogHead < backlog.count {
             oldest = KafkaMessage.timestampMs(backlog[backlogHead]).map { Double($0) / 1000 }
         }
-        board.publish(entries: entries, lastHandled: lastHandledTimestamps, oldestFetched: oldest)
+        board.publish(entries: entries, lastHandled: lastHandled, oldestFetched: oldest)
     }
 
     func setBrokerReachable(_ reachable: Bool) {
