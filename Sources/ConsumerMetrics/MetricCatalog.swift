@@ -196,8 +196,9 @@ public enum MetricBuckets {
     public static let stateRebuildSeconds: [Double] = [
         0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
     ]
-    /// `volatility_consumer_end_to_end_seconds`: 1 ms … 60 s.
+    /// `volatility_consumer_end_to_end_seconds`: 1 ms … 60 s, with a boundary at the latency SLO's 0.8 s
+    /// (docs/SLO.md: the burn-rate alerts count deliveries above `le="0.8"`).
     public static let endToEndSeconds: [Double] = [
-        0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+        0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1, 2.5, 5, 10, 30, 60,
     ]
 }

@@ -34,8 +34,8 @@ struct DaemonConfiguration: Sendable {
         ("OUTPUT_TOPIC", "ticks.predictions", "prediction topic"),
         ("DLQ_TOPIC", "ticks.features.dlq", "dead-letter topic"),
         ("MODEL_VARIANT", "ml", "ml or baseline (case-insensitive): baseline is the rollback"),
-        ("MODEL_PATH", "config/models/xgb-volatility-5feat.json", "XGBoost JSON model for ml"),
-        ("BASELINE_PATH", "config/models/baseline.json", "z-score baseline parameters"),
+        ("MODEL_PATH", "config/models/xgb-volatility-5feat.json (else /usr/share/consumerd/models/xgb-volatility-5feat.json)", "XGBoost JSON model for ml"),
+        ("BASELINE_PATH", "config/models/baseline.json (else /usr/share/consumerd/models/baseline.json)", "z-score baseline parameters"),
         ("METRICS_HOST", "0.0.0.0", "metrics/health listen address"),
         ("METRICS_PORT", "8001", "metrics/health port; 0 picks a free port (the bound address is logged)"),
         ("MAX_RECORD_BYTES", "900000", "larger input records are dead-lettered as oversize"),
@@ -54,13 +54,14 @@ struct DaemonConfiguration: Sendable {
         ("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
         ("TRANSACTION_MAX_MS", "100", "exactly_once: a transaction is committed after this long"),
         ("DEMO_SPEEDUP", "1", "embedded demo: replay speed of the bundled ticks"),
-        ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "embedded demo: NDJSON tick file"),
+        ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson (else /usr/share/consumerd/demo/coinbase-btc-usd-ticker.ndjson)", "embedded demo: NDJSON tick file"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
         ("LOG_FORMAT", "text", "text, or json (one JSON object per line)"),
     ]
 
     static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> DaemonConfiguration {
         let reader = EnvironmentReader(environment)
+        let dataPaths = DataPaths()
         let kafka = try KafkaSettings.fromEnvironment(environment)
         let topics = StreamTopics(
             input: try reader.topic("INPUT_TOPIC", default: "ticks.features"),
@@ -85,14 +86,14 @@ struct DaemonConfiguration: Sendable {
             kafka: kafka,
             topics: topics,
             modelVariant: variant,
-            modelPath: reader.string("MODEL_PATH") ?? "config/models/xgb-volatility-5feat.json",
-            baselinePath: reader.string("BASELINE_PATH") ?? "config/models/baseline.json",
+            modelPath: dataPaths.resolve(explicit: reader.string("MODEL_PATH"), defaultRelativePath: "config/models/xgb-volatility-5feat.json"),
+            baselinePath: dataPaths.resolve(explicit: reader.string("BASELINE_PATH"), defaultRelativePath: "config/models/baseline.json"),
             metricsHost: reader.string("METRICS_HOST") ?? "0.0.0.0",
             metricsPort: try reader.integer("METRICS_PORT", default: 8001, in: 0...65_535),
             maxRecordBytes: maxRecordBytes,
             livenessWindowSeconds: try reader.double("LIVENESS_WINDOW_SECONDS", default: 30, in: 0.1...86_400),
             demoSpeedup: try reader.double("DEMO_SPEEDUP", default: 1, in: 0.001...1_000_000),
-            demoTicksPath: reader.string("DEMO_TICKS_PATH") ?? "config/demo/coinbase-btc-usd-ticker.ndjson",
+            demoTicksPath: dataPaths.resolve(explicit: reader.string("DEMO_TICKS_PATH"), defaultRelativePath: "config/demo/coinbase-btc-usd-ticker.ndjson"),
             maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000),
             stateRebuildMaxRecords: try reader.integer("STATE_REBUILD_MAX_RECORDS", default: 100_000, in: 0...100_000_000),
             stateMaxKeys: try reader.integer("STATE_MAX_KEYS", default: FeatureWindows.defaultMaxKeys, in: 1...10_000_000),

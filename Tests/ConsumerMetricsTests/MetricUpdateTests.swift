@@ -74,6 +74,9 @@ import Testing
         #expect(s[#"volatility_consumer_prediction_probability_bucket{le="0.9"}"#] == 3)
         #expect(s["volatility_consumer_prediction_probability_count"] == 3)
         #expect(s[#"volatility_consumer_end_to_end_seconds_bucket{le="0.005"}"#] == 1)
+        // The latency SLO's boundary (docs/SLO.md, burn-rate rules select le="0.8").
+        #expect(s[#"volatility_consumer_end_to_end_seconds_bucket{le="0.8"}"#] == 1)
+        #expect(s[#"volatility_consumer_end_to_end_seconds_bucket{le="2.5"}"#] == 2)
         #expect(s["volatility_consumer_end_to_end_seconds_count"] == 2)
     }
 
