@@ -5,23 +5,28 @@ Used by scripts/monitoring/check-config.sh and scripts/monitoring/stack-test.sh.
 
 Subcommands:
   dashboards DATASOURCES_YML PROVIDER_YML DASHBOARD.json...
-      Structural validation of Grafana dashboards: schemaVersion, unique panel ids,
-      every datasource uid equals the provisioned one, every target has an expr.
-  runbooks ALERTS_YML RUNBOOK_MD
-      Every alert has severity/summary/description-with-$value and a runbook_url
-      ending in docs/RUNBOOK.md#<alert name lower-cased>; RUNBOOK.md has a heading
-      named exactly as the alert.
+      Structural validation of Grafana dashboards: schemaVersion, unique panel ids, importable
+      anywhere: `__inputs` names a Prometheus datasource, a `datasource` variable (type datasource)
+      and `job`/`instance` query variables exist, every datasource reference is the variable (no
+      hard-coded uid anywhere), every target has an expr that selects job="$job" and
+      instance=~"$instance" (job-level recording rules `job:...`: $job only).
+  runbooks BASE_URL_FILE RUNBOOK_MD RULES_YML...
+      Every alert has severity/service="consumerd"/summary/description-with-$value and a
+      runbook_url equal to <base URL from BASE_URL_FILE>#<alert name lower-cased>; RUNBOOK.md
+      has a heading named exactly as the alert.
   exprs DASHBOARD.json...
       Prints every panel target as "dashboard<TAB>panel id<TAB>title<TAB>refId<TAB>expr"
-      with Grafana variables substituted.
+      with Grafana variables substituted (job: its default, instance: .*).
   rewrite-prometheus SRC DST --consumerd H:P --prometheus H:P --alertmanager H:P [--interval 1s]
   rewrite-alerts SRC DST --for ALERT=DURATION...
   rewrite-alertmanager SRC DST --webhook URL_PREFIX [--group-wait 1s]
   webhook PORT OUT_FILE
       Tiny loopback webhook receiver: appends every POSTed JSON body (one line) to OUT_FILE.
-  check-panels PROMETHEUS_URL RETRY_SECONDS DASHBOARD.json...
-      Runs every panel target against /api/v1/query; a panel passes when every one of its
-      targets returns a non-empty result. Prints one line per panel and a summary.
+  check-panels PROMETHEUS_URL RETRY_SECONDS [--var NAME=VALUE]... DASHBOARD.json...
+      Runs every template variable query (label_values) and every panel target against
+      /api/v1/query with the variables substituted (--var values; datasource: the one Prometheus);
+      a variable passes when its query offers the --var value, a panel when every one of its
+      targets returns a non-empty result. Prints one line per variable and panel and a summary.
   wait-query PROMETHEUS_URL EXPR TIMEOUT_SECONDS
       Waits until the instant query EXPR returns a non-empty result.
   wait-http URL TIMEOUT_SECONDS
@@ -39,7 +44,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-RUNBOOK_URL_PREFIX = "https://github.com/consumerd/consumerd/blob/main/docs/RUNBOOK.md#"
 
 # Values used for Grafana's built-in and template variables when a panel query runs outside Grafana.
 GRAFANA_VARIABLES = {
@@ -77,7 +81,26 @@ def all_panels(dashboard):
             yield nested
 
 
-def validate_dashboard(path, ds_uid, seen_uids):
+DATASOURCE_VARIABLE_UIDS = {"${datasource}", "$datasource"}
+BUILTIN_DATASOURCE_UIDS = {"-- Grafana --", "grafana"}
+JOB_MATCHER = re.compile(r'job\s*=~?\s*"\$(?:\{job\}|job)"')
+INSTANCE_MATCHER = re.compile(r'instance\s*=~\s*"\$(?:\{instance\}|instance)"')
+METRIC_NAMES = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{")
+
+
+def datasource_references(node, where="dashboard"):
+    """(where, value) of every `datasource` key anywhere in the dashboard JSON."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "datasource":
+                yield where, v
+            yield from datasource_references(v, f"{where}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from datasource_references(v, f"{where}[{i}]")
+
+
+def validate_dashboard(path, seen_uids):
     errors = []
     try:
         with open(path, encoding="utf-8") as f:
@@ -95,13 +118,34 @@ def validate_dashboard(path, ds_uid, seen_uids):
     if "id" in d and d["id"] is not None:
         errors.append("dashboard 'id' must be null/absent for provisioning")
 
-    def check_ds(where, ds):
-        if not isinstance(ds, dict) or ds.get("uid") != ds_uid:
-            errors.append(f"{where}: datasource {ds!r} does not reference uid {ds_uid!r}")
+    # UI import: __inputs declares the Prometheus datasource the importer picks.
+    inputs = d.get("__inputs")
+    if not isinstance(inputs, list) or not any(
+        isinstance(i, dict) and i.get("type") == "datasource" and i.get("pluginId") == "prometheus" for i in inputs
+    ):
+        errors.append("__inputs missing or without a prometheus datasource input")
 
-    for var in d.get("templating", {}).get("list", []):
-        if "datasource" in var:
-            check_ds(f"variable {var.get('name')}", var["datasource"])
+    variables = {v.get("name"): v for v in d.get("templating", {}).get("list", []) if isinstance(v, dict)}
+    dsvar = variables.get("datasource")
+    if not dsvar or dsvar.get("type") != "datasource" or dsvar.get("query") != "prometheus":
+        errors.append("no template variable 'datasource' of type datasource (query prometheus)")
+    for name in ("job", "instance"):
+        var = variables.get(name)
+        if not var or var.get("type") != "query":
+            errors.append(f"no query template variable {name!r}")
+    instance_query = json.dumps(variables.get("instance", {}).get("query"))
+    if "$job" not in instance_query and "${job}" not in instance_query:
+        errors.append("variable 'instance' does not select job=\"$job\"")
+    job_default = (variables.get("job", {}).get("current") or {}).get("value")
+    if job_default != "consumerd":
+        errors.append(f"variable 'job' defaults to {job_default!r}, not the scrape job 'consumerd'")
+
+    # No hard-coded datasource anywhere: every reference is the variable (or Grafana's built-in one).
+    for where, ds in datasource_references({k: v for k, v in d.items() if k not in ("__inputs", "__requires")}):
+        uid = ds.get("uid") if isinstance(ds, dict) else ds
+        if uid in DATASOURCE_VARIABLE_UIDS or uid in BUILTIN_DATASOURCE_UIDS:
+            continue
+        errors.append(f"{where}: datasource {ds!r} is hard-coded (use {{\"uid\": \"${{datasource}}\"}})")
 
     ids = {}
     panels = list(all_panels(d))
@@ -123,7 +167,8 @@ def validate_dashboard(path, ds_uid, seen_uids):
             continue
         if not p.get("type"):
             errors.append(f"{where}: type missing")
-        check_ds(where, p.get("datasource"))
+        if not isinstance(p.get("datasource"), dict) or p["datasource"].get("uid") not in DATASOURCE_VARIABLE_UIDS:
+            errors.append(f"{where}: datasource is not the $datasource variable")
         targets = p.get("targets")
         if not isinstance(targets, list) or not targets:
             errors.append(f"{where}: no targets")
@@ -134,11 +179,19 @@ def validate_dashboard(path, ds_uid, seen_uids):
             if not ref or ref in refids:
                 errors.append(f"{where}: target refId {ref!r} missing or duplicated")
             refids.add(ref)
-            if "datasource" in t:
-                check_ds(f"{where} target {ref}", t["datasource"])
             expr = t.get("expr")
             if not isinstance(expr, str) or not expr.strip():
                 errors.append(f"{where} target {ref}: empty expr")
+                continue
+            selectors = re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*\s*\{[^}]*\}", expr)
+            if not selectors:
+                errors.append(f"{where} target {ref}: no label selector")
+            for sel in selectors:
+                if not JOB_MATCHER.search(sel):
+                    errors.append(f"{where} target {ref}: {sel} does not select job=\"$job\"")
+                # Job-level recording rules (level `job:`) have no instance label.
+                if not sel.startswith("job:") and not INSTANCE_MATCHER.search(sel):
+                    errors.append(f"{where} target {ref}: {sel} does not select instance=~\"$instance\"")
     return errors, len(panels)
 
 
@@ -149,7 +202,6 @@ def cmd_dashboards(args):
     if len(uids) != 1:
         fail(f"{ds_file}: expected exactly one datasource uid, found {uids}")
         return 1
-    ds_uid = uids[0]
     with open(provider_file, encoding="utf-8") as f:
         provider = f.read()
     if not re.search(r"^\s*type:\s*file\s*$", provider, re.M) or not re.search(r"^\s*path:\s*\S+", provider, re.M):
@@ -160,14 +212,14 @@ def cmd_dashboards(args):
         ok = False
     seen = {}
     for path in dashboards:
-        errors, n = validate_dashboard(path, ds_uid, seen)
+        errors, n = validate_dashboard(path, seen)
         if errors:
             ok = False
             print(f"  {path}: {len(errors)} problem(s)")
             for e in errors:
                 fail(f"{path}: {e}")
         else:
-            print(f"  {path}: ok ({n} panels, datasource uid {ds_uid!r})")
+            print(f"  {path}: ok ({n} panels, every query on $datasource, job=\"$job\", instance=~\"$instance\")")
     return 0 if ok else 1
 
 
@@ -207,30 +259,43 @@ def github_anchor(heading):
     return anchor.replace(" ", "-")
 
 
+def read_base_url(path):
+    """The runbook base URL: the first line of BASE_URL_FILE that is not a comment."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                return line
+    raise SystemExit(f"{path}: no base URL")
+
+
 def cmd_runbooks(args):
-    alerts_file, runbook = args
+    base_file, runbook, rule_files = args[0], args[1], args[2:]
+    base = read_base_url(base_file)
     with open(runbook, encoding="utf-8") as f:
         headings = [m.group(1).strip() for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*\s*$", f.read(), re.M)]
     anchors = {github_anchor(h) for h in headings}
-    rules = parse_alert_rules(alerts_file)
+    rules = [(path, name, body) for path in rule_files for name, body in parse_alert_rules(path)]
     if not rules:
-        fail(f"{alerts_file}: no alerts found")
+        fail(f"{rule_files}: no alerts found")
         return 1
     ok = True
-    for name, body in rules:
+    for path, name, body in rules:
         problems = []
         url = re.search(r"^\s*runbook_url:\s*['\"]?([^'\"\s]+)['\"]?\s*$", body, re.M)
-        expected = RUNBOOK_URL_PREFIX + name.lower()
+        expected = f"{base}#{name.lower()}"
         if not url:
             problems.append("no runbook_url")
         elif url.group(1) != expected:
-            problems.append(f"runbook_url {url.group(1)} != {expected}")
+            problems.append(f"runbook_url {url.group(1)} != {expected} (run scripts/deploy/runbook-urls)")
         elif url.group(1).split("#", 1)[1] not in anchors:
             problems.append(f"anchor #{name.lower()} matches no heading of {runbook}")
         if name not in headings:
             problems.append(f"{runbook} has no heading named exactly {name!r}")
         if not re.search(r"^\s*severity:\s*['\"]?(critical|warning|info)['\"]?\s*$", body, re.M):
             problems.append("severity label missing or not critical/warning/info")
+        if not re.search(r"^\s*service:\s*['\"]?consumerd['\"]?\s*$", body, re.M):
+            problems.append('label service="consumerd" missing')
         if not re.search(r"^\s*summary:\s*\S", body, re.M):
             problems.append("summary annotation missing")
         desc = re.search(r"^\s*description:\s*(.+)$", body, re.M)
@@ -239,35 +304,67 @@ def cmd_runbooks(args):
         if problems:
             ok = False
             for p in problems:
-                fail(f"alert {name}: {p}")
+                fail(f"{path}: alert {name}: {p}")
         else:
-            print(f"  {name}: runbook {RUNBOOK_URL_PREFIX.split('/blob/main/')[1]}{name.lower()} ok")
+            print(f"  {name}: runbook #{name.lower()} ok ({path})")
     return 0 if ok else 1
 
 
 # ------------------------------------------------------------------------------ exprs
 
 
-def substitute(expr, template_vars):
+def template_defaults(dashboard):
+    """Values for a dashboard's template variables outside Grafana: a single-valued variable's default
+    (`current.value`, e.g. job=consumerd), else the all-value (.*)."""
+    values = {}
+    for v in dashboard.get("templating", {}).get("list", []):
+        current = (v.get("current") or {}).get("value")
+        values[v.get("name")] = current if isinstance(current, str) and current != "$__all" else TEMPLATE_VARIABLE_DEFAULT
+    return values
+
+
+def substitute(expr, values):
     def repl(m):
         name = m.group(1) or m.group(2)
         if name in GRAFANA_VARIABLES:
             return GRAFANA_VARIABLES[name]
-        if name in template_vars:
-            return TEMPLATE_VARIABLE_DEFAULT
+        if name in values:
+            return values[name]
         return m.group(0)
 
     return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", repl, expr)
 
 
-def panel_targets(path):
+def load_dashboard(path):
     with open(path, encoding="utf-8") as f:
-        d = json.load(f)
-    template_vars = {v.get("name") for v in d.get("templating", {}).get("list", [])}
+        return json.load(f)
+
+
+def panel_targets(path, overrides=None):
+    d = load_dashboard(path)
+    values = template_defaults(d)
+    values.update(overrides or {})
     for p in all_panels(d):
         if p.get("type") == "row":
             continue
-        yield d.get("title"), p, [(t.get("refId"), substitute(t.get("expr", ""), template_vars)) for t in p.get("targets", [])]
+        yield d.get("title"), p, [(t.get("refId"), substitute(t.get("expr", ""), values)) for t in p.get("targets", [])]
+
+
+def variable_queries(path, overrides):
+    """(dashboard title, variable, metric selector, label, wanted value) of every label_values() variable."""
+    d = load_dashboard(path)
+    values = template_defaults(d)
+    values.update(overrides)
+    for v in d.get("templating", {}).get("list", []):
+        if v.get("type") != "query":
+            continue
+        q = v.get("query")
+        q = q.get("query") if isinstance(q, dict) else q
+        m = re.fullmatch(r"\s*label_values\((.+),\s*(\w+)\)\s*", q or "")
+        if not m:
+            yield d.get("title"), v.get("name"), None, None, None
+            continue
+        yield d.get("title"), v.get("name"), substitute(m.group(1), values), m.group(2), overrides.get(v.get("name"))
 
 
 def cmd_exprs(args):
@@ -408,11 +505,32 @@ def query(prom, expr):
 
 
 def cmd_check_panels(args):
-    prom, retry, dashboards = args[0], float(args[1]), args[2:]
+    prom, retry, rest = args[0], float(args[1]), args[2:]
+    overrides, dashboards = {}, []
+    while rest:
+        if rest[0] == "--var":
+            name, value = rest[1].split("=", 1)
+            overrides[name] = value
+            rest = rest[2:]
+        else:
+            dashboards.append(rest[0])
+            rest = rest[1:]
     panels = []
     for path in dashboards:
-        for dtitle, p, targets in panel_targets(path):
+        for dtitle, p, targets in panel_targets(path, overrides):
             panels.append((dtitle, p.get("id"), p.get("title"), targets))
+    # The variables first: their queries must offer the values substituted into the panels.
+    var_failed = 0
+    for dtitle, name, selector, label, wanted in variable_queries_all(dashboards, overrides):
+        if selector is None:
+            var_failed += 1
+            print(f"  FAIL [{dtitle}] variable {name}: query is not label_values(SELECTOR, LABEL)")
+            continue
+        found, err = wait_label_values(prom, selector, label, wanted, retry)
+        good = err is None and (wanted in found if wanted else bool(found))
+        var_failed += not good
+        print(f"  {'PASS' if good else 'FAIL'} [{dtitle}] variable {name}: label_values({selector}, {label}) = "
+              f"{sorted(found) if found else err or 'empty'}{f' (wanted {wanted!r})' if wanted else ''}")
     deadline = time.monotonic() + retry
     status = {}
     while True:
@@ -442,8 +560,25 @@ def cmd_check_panels(args):
         if not good:
             for ref, expr in targets:
                 print(f"       {ref}: {expr}")
-    print(f"panels: {len(panels)} panels, {passed} non-empty")
-    return 0 if passed == len(panels) else 1
+    print(f"panels: {len(panels)} panels, {passed} non-empty; variables: {var_failed} failed")
+    return 0 if passed == len(panels) and var_failed == 0 else 1
+
+
+def variable_queries_all(dashboards, overrides):
+    for path in dashboards:
+        yield from variable_queries(path, overrides)
+
+
+def wait_label_values(prom, selector, label, wanted, retry):
+    deadline = time.monotonic() + retry
+    while True:
+        result, err = query(prom, selector)
+        found = {r.get("metric", {}).get(label) for r in (result or []) if isinstance(r, dict)} - {None}
+        if err is None and found and (not wanted or wanted in found):
+            return found, None
+        if time.monotonic() >= deadline:
+            return found, err
+        time.sleep(2)
 
 
 def cmd_wait_alert(args):
