@@ -47,10 +47,10 @@ dashboards=(config/grafana/dashboards/*.json)
 
 check "promtool check config config/prometheus/prometheus.yml" \
     promtool check config config/prometheus/prometheus.yml
-check "promtool check rules (lint) config/prometheus/rules/consumerd-recording.yml" \
-    promtool check rules --lint=all --lint-fatal config/prometheus/rules/consumerd-recording.yml
-check "promtool check rules (lint) config/prometheus/rules/consumerd-alerts.yml" \
-    promtool check rules --lint=all --lint-fatal config/prometheus/rules/consumerd-alerts.yml
+rule_files=(config/prometheus/rules/*.yml)
+for r in "${rule_files[@]}"; do
+    check "promtool check rules (lint) $r" promtool check rules --lint=all --lint-fatal "$r"
+done
 if [ "${#tests[@]}" -gt 0 ]; then
     check "promtool test rules ${tests[*]}" promtool test rules "${tests[@]}"
 else
@@ -70,8 +70,8 @@ if [ "${#dashboards[@]}" -gt 0 ]; then
 else
     check "grafana dashboards exist in config/grafana/dashboards" false
 fi
-check "alert annotations and runbook_url -> docs/RUNBOOK.md headings" \
-    $PY runbooks config/prometheus/rules/consumerd-alerts.yml docs/RUNBOOK.md
+check "alert labels, annotations and runbook_url (config/prometheus/runbook-base-url) -> docs/RUNBOOK.md headings" \
+    $PY runbooks config/prometheus/runbook-base-url docs/RUNBOOK.md "${rule_files[@]}"
 
 echo "monitoring-checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -10,7 +10,9 @@
 #    and ConsumerDown's `for:` shortened to 5 s.
 # 3. Waits for up{job="consumerd"} == 1 and counted predictions, injects one malformed record with
 #    `consumerd replay` so the DLQ panels have data, then runs every panel target of every dashboard in
-#    config/grafana/dashboards/ against Prometheus' HTTP API and requires a non-empty result.
+#    config/grafana/dashboards/ against Prometheus' HTTP API, with the dashboards' variables substituted
+#    (job=consumerd, instance=this daemon; each variable's own query must offer that value), and requires
+#    a non-empty result.
 # 4. Stops consumerd (SIGTERM) and waits for ConsumerDown, with its labels, at the webhook receiver.
 #
 # Prints per-check and per-panel results and "stack-test: N passed, M failed"; exits non-zero if M > 0.
@@ -147,7 +149,7 @@ check "alertmanager ready on 127.0.0.1:$AM_PORT" "${PY[@]}" wait-http "http://12
 PROM_PORT="$(free_port)"
 PROM="http://127.0.0.1:$PROM_PORT"
 mkdir -p "$TMP/prometheus/rules" "$TMP/prometheus/data"
-cp config/prometheus/rules/consumerd-recording.yml "$TMP/prometheus/rules/"
+cp config/prometheus/rules/*.yml "$TMP/prometheus/rules/"
 "${PY[@]}" rewrite-alerts config/prometheus/rules/consumerd-alerts.yml "$TMP/prometheus/rules/consumerd-alerts.yml" \
     --for ConsumerDown=5s || abort "rewriting consumerd-alerts.yml"
 "${PY[@]}" rewrite-prometheus config/prometheus/prometheus.yml "$TMP/prometheus/prometheus.yml" \
@@ -177,7 +179,9 @@ check "recording rules evaluated" "${PY[@]}" wait-query "$PROM" 'job:volatility_
 
 # ---------------------------------------------------------------------- dashboard panels
 echo "panel queries against $PROM/api/v1/query:"
-"${PY[@]}" check-panels "$PROM" 30 config/grafana/dashboards/*.json >"$TMP/panels.txt" 2>&1
+# Grafana's variables as an operator would pick them: the scrape job and this daemon's instance.
+"${PY[@]}" check-panels "$PROM" 30 --var job=consumerd --var instance="$METRICS" \
+    config/grafana/dashboards/*.json >"$TMP/panels.txt" 2>&1
 cat "$TMP/panels.txt"
 panel_pass=$(grep -c '^  PASS ' "$TMP/panels.txt")
 panel_fail=$(grep -c '^  FAIL ' "$TMP/panels.txt")
@@ -203,6 +207,6 @@ else
 fi
 check "ConsumerDown firing at the webhook receiver with its labels" \
     "${PY[@]}" wait-alert "$TMP/webhook.jsonl" ConsumerDown 90 \
-    job=consumerd instance="$METRICS" severity=critical monitor=consumerd
+    job=consumerd instance="$METRICS" severity=critical service=consumerd monitor=consumerd
 
 finish
