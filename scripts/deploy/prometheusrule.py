@@ -15,6 +15,7 @@ HEADER = """\
 # rule files and run the script (scripts/deploy/check.sh fails when this file is stale).
 # The rules select job="consumerd": deploy/kubernetes/podmonitor.yaml relabels its targets so.
 # Your Prometheus' ruleSelector must match the labels below (add yours with `kubectl label`, or kustomize).
+# yamllint disable rule:line-length
 """
 
 
