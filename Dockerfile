@@ -19,7 +19,9 @@ WORKDIR /src
 # Dependencies first: this layer is rebuilt only when the manifest changes.
 COPY Package.swift ./
 RUN swift package resolve
+# Tests/ too: SwiftPM validates every target of the manifest, test targets included, before it builds one.
 COPY Sources ./Sources
+COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product consumerd \
     && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/consumerd" /out/usr/bin/consumerd \
     && strip /out/usr/bin/consumerd
