@@ -169,7 +169,9 @@ public final class MetricsServer: Service, Sendable {
         return ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 128)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY is a TCP-level option: `.socketOption(.tcp_nodelay)` set SOL_SOCKET/SO_DEBUG (same
+            // number), which needs CAP_NET_ADMIN, so every connection was closed when not running as root.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 guard connections.admit(channel) else {
