@@ -63,6 +63,8 @@ public final class ConsumerMetrics: Sendable {
     private let buildInfo: Gauge
 
     private let process: ProcessMetrics
+    /// Realised-label and drift metrics (see ``ModelQualityMetrics``).
+    public let quality: ModelQualityMetrics
 
     /// Registers every consumerd metric on a new registry.
     ///
@@ -155,6 +157,7 @@ public final class ConsumerMetrics: Sendable {
         self.buildInfo.set(to: 1)
 
         self.process = ProcessMetrics(registry: registry)
+        self.quality = ModelQualityMetrics(registry: registry)
     }
 
     // MARK: Per-record updates (hot path)

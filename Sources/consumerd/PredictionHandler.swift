@@ -13,7 +13,7 @@ final class PredictionHandler: RecordHandler {
     static let oversizeKeptBytes = 64 * 1024
 
     /// An empty pipeline with the configured model and bounds, copied for each new partition.
-    private let template: RecordPipeline
+    private var template: RecordPipeline
     private var pipelines: [Int32: RecordPipeline] = [:]
     private var recordsSinceStateKeys = 0
     private let encoder: PredictionEncoder
@@ -24,9 +24,18 @@ final class PredictionHandler: RecordHandler {
     private var sampleCounter: UInt32 = 0
     static let stageSamplingMask: UInt32 = 15
     private let stallInjection: StallInjection?
+    /// Realised labels and drift (issue 13).
+    private var quality: QualityTracking
+    /// H: a rebuild replays the feature window plus this, so open label horizons are restored.
+    private let labelHorizonSeconds: Double
 
-    init(pipeline: RecordPipeline, metrics: ConsumerMetrics, stallInjection: StallInjection? = nil) {
+    init(
+        pipeline: RecordPipeline, metrics: ConsumerMetrics, stallInjection: StallInjection? = nil,
+        quality: QualityConfiguration.Resolved? = nil
+    ) {
         self.stallInjection = stallInjection
+        self.quality = QualityTracking(resolved: quality, metrics: metrics.quality)
+        self.labelHorizonSeconds = quality?.labelSettings?.horizonSeconds ?? 0
         self.template = pipeline
         let model = pipeline.model
         self.encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
@@ -41,14 +50,49 @@ final class PredictionHandler: RecordHandler {
     /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an
     /// uninterrupted run — and discards the outcome.
     func warmUp(_ record: ConsumedRecord) {
-        _ = pipelines[record.partition, default: template].process(
+        let outcome = pipelines[record.partition, default: template].process(
             value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds(), timings: nil
         )
+        if quality.labelsEnabled {
+            // Reopen the horizons the replayed predictions opened; their outcomes before the resume point were
+            // emitted by the run that handled those records.
+            trackLabels(outcome, record: record, pipeline: &pipelines[record.partition, default: template], live: false)
+        }
         updateStateKeys(every: 1024)
     }
 
-    /// The feature window: a rebuild must replay at least this much event time before the resume point.
-    var stateReachSeconds: Double? { template.windows.windowSeconds }
+    /// The feature window plus the label horizon: a rebuild must replay at least this much event time before
+    /// the resume point (windows, then the open horizons of the last H seconds).
+    var stateReachSeconds: Double? { template.windows.windowSeconds + labelHorizonSeconds }
+
+    /// Starts a new drift window for a newly loaded model (its reference's `DriftMonitor`, or `nil`).
+    func resetDrift(_ drift: DriftMonitor?) {
+        quality.resetDrift(drift)
+    }
+
+    /// New label settings after a model reload (τ may come from the new model's reference): horizons opened
+    /// from now on use them, open ones keep theirs. `nil` stops opening horizons.
+    func setLabelSettings(_ settings: LabelSettings?) {
+        quality.labelsEnabled = settings != nil
+        guard let settings else { return }
+        template.setLabelSettings(settings)
+        for partition in pipelines.keys { pipelines[partition]?.setLabelSettings(settings) }
+    }
+
+    /// Opens a horizon for a prediction and hands the outcomes (and expiries) of this record to the metrics
+    /// when `live`.
+    private func trackLabels(_ outcome: RecordOutcome, record: ConsumedRecord, pipeline: inout RecordPipeline, live: Bool) {
+        if case .prediction(let prediction) = outcome {
+            let model = pipeline.model
+            pipeline.openHorizon(
+                source: RecordSource(topic: record.topic, partition: record.partition, offset: record.offset),
+                first: HorizonScore(
+                    role: .active, variant: model.variant, version: model.version,
+                    probability: prediction.score.probability, prediction: prediction.score.prediction))
+        }
+        let expiries = pipeline.takeLabelExpiries()
+        if live { quality.recordLabels(pipeline.labels.completed, expiries: expiries) }
+    }
 
     func eventTime(of record: ConsumedRecord) -> Double? {
         template.eventTime(value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds())
@@ -83,6 +127,9 @@ final class PredictionHandler: RecordHandler {
             )
         }
         metrics.recordProcessed(at: now)
+        if quality.labelsEnabled {
+            trackLabels(outcome, record: record, pipeline: &pipelines[record.partition, default: template], live: true)
+        }
         let disposition: RecordDisposition
         var eventTime: Double?
         switch outcome {
@@ -100,6 +147,7 @@ final class PredictionHandler: RecordHandler {
             )
             if sampled { metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9) }
             eventTime = prediction.eventTime
+            quality.recordPrediction(prediction)
             disposition = .publish(
                 key: prediction.productId,
                 kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability)

@@ -86,12 +86,15 @@ struct RunCommand: AsyncParsableCommand {
         }
         logConfiguration(configuration, bootstrapServers: bootstrapServers, logger: logger)
 
+        let quality = try QualityStartup.resolve(configuration.quality, model: model, logger: logger)
         let handler = PredictionHandler(
             pipeline: RecordPipeline(
                 model: model, maxRecordBytes: configuration.maxRecordBytes,
-                maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds),
+                maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds,
+                labelSettings: quality.labelSettings ?? LabelSettings(threshold: .infinity)),
             metrics: metrics,
-            stallInjection: configuration.stallInjection
+            stallInjection: configuration.stallInjection,
+            quality: quality
         )
         if configuration.stallInjection != nil {
             logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_STALL_MARKER stall processing")
