@@ -1,7 +1,8 @@
 /// What an output record stands for, handed back with its delivery report.
 public enum OutputKind: Sendable, Equatable {
-    /// A prediction with its decision and probability.
-    case prediction(label: Int8, probability: Double)
+    /// A prediction with its decision and probability; `model` is the handler's tag for the model that scored
+    /// it (the daemon: 0 = ml, 1 = baseline), handed back for per-model metrics.
+    case prediction(label: Int8, probability: Double, model: UInt8 = 0)
     /// A dead-letter record for an input that failed with `errorType` (e.g. `parse_error`).
     case deadLetter(errorType: String)
     /// An output to one of the extra topics (see ``ExtraOutputs``).

@@ -25,9 +25,12 @@ final class MetricsObserver: StreamObserver {
     func delivered(_ delivery: Delivery) {
         metrics.recordStage(.produceAck, seconds: delivery.produceToAckSeconds)
         switch delivery.kind {
-        case .prediction(let label, let probability):
+        case .prediction(let label, let probability, let model):
             let endToEnd = delivery.sourceTimestamp.map { Clock.wallSeconds() - $0 }
-            metrics.recordPredictionDelivered(prediction: Int(label), probability: probability, endToEndSeconds: endToEnd)
+            metrics.recordPredictionDelivered(
+                prediction: Int(label), probability: probability, endToEndSeconds: endToEnd,
+                variant: PredictionHandler.Encoders.variant(ofTag: model)
+            )
         case .deadLetter(let errorType):
             if let type = ErrorType(rawValue: errorType) { metrics.recordDeadLetterDelivered(type) }
         case .extra:
