@@ -96,9 +96,9 @@ public enum HorizonExpiry: String, Sendable, CaseIterable {
 /// it. Realised volatility is the population standard deviation of the successive ln(mid) differences over
 /// the horizon.
 ///
-/// Each open horizon keeps a running count/mean/M2 (Welford), so a tick costs one update per open horizon of
-/// its product (O(ticks of the product within H)), whatever the order of event times: late and equal-time
-/// ticks need no special case. Storage is reused: after warm-up, a tick allocates nothing. The number of open
+/// A tick costs O(1) amortised while event times arrive in order (see ``ProductHorizons``): late and equal-time
+/// ticks are handled exactly, at the price of a scan of the product's open horizons until the out-of-order
+/// ones have completed. Storage is reused: after warm-up, a tick allocates nothing. The number of open
 /// horizons of the partition is bounded by ``LabelSettings/maxPending`` (oldest dropped, found in amortised
 /// O(1) through a creation-order queue whose stale entries are skipped lazily).
 public struct RealisedLabelTracker: Sendable {
@@ -107,44 +107,121 @@ public struct RealisedLabelTracker: Sendable {
 
     private struct OpenHorizon: Sendable {
         var id: UInt64
+        /// The product's tick sequence number of the predicted tick; its differences are those of later ticks.
+        var seq: UInt64
         var eventTime: Double
         var deadline: Double
         var threshold: Double
         var horizonSeconds: Double
         var source: RecordSource
-        var count: Int
-        var mean: Double
-        var m2: Double
         var first: HorizonScore
         var second: HorizonScore?
 
         var scoreCount: Int { self.second == nil ? 1 : 2 }
-
-        @inline(__always)
-        mutating func add(_ difference: Double) {
-            self.count += 1
-            let delta = difference - self.mean
-            self.mean += delta / Double(self.count)
-            self.m2 += delta * (difference - self.mean)
-        }
-
-        var volatility: Double { self.count >= 2 ? (max(0, self.m2 / Double(self.count))).squareRoot() : .nan }
     }
 
+    /// One product's open horizons and the ln(mid) differences they cover.
+    ///
+    /// A horizon's differences are a suffix of the product's differences: those of the ticks after its own.
+    /// The queue holds the differences after the *oldest* open horizon's tick, with their aggregate in O(1)
+    /// (two-stack ``SlidingAggregator``), so when the oldest completes its statistics are the queue's; then the
+    /// queue's front is popped up to the next horizon's tick. As long as the deadlines of the open horizons do
+    /// not decrease in creation order (event times in order, one H) only the oldest can be due, and a tick costs
+    /// O(1) amortised. A late tick (or a changed H) opens a horizon due before an older one: until such
+    /// horizons have completed, each tick scans the open horizons, and a due one that is not the oldest is
+    /// computed by a pass over its suffix of ``differences`` (rare, and bounded by the horizon's length).
     private struct ProductHorizons: Sendable {
         var lastEventTime: Double
         var lastLogMid: Double
-        /// Open horizons in creation (id) order.
+        /// Ticks of this product seen (the sequence number of the last one).
+        var tickSeq: UInt64 = 0
+        /// Open horizons in creation (id) order, from ``horizonsHead`` on (the consumed prefix is shifted out
+        /// once it is half the storage, so completing the oldest costs O(1) amortised).
         var horizons: [OpenHorizon] = []
+        var horizonsHead = 0
+
+        var openCount: Int { self.horizons.count - self.horizonsHead }
+        var oldest: OpenHorizon? { self.horizonsHead < self.horizons.count ? self.horizons[self.horizonsHead] : nil }
+
+        /// Removes the oldest open horizon.
+        mutating func removeOldest() {
+            self.horizonsHead += 1
+            if self.horizonsHead == self.horizons.count {
+                self.horizons.removeAll(keepingCapacity: true)
+                self.horizonsHead = 0
+            } else if self.horizonsHead > 64, self.horizonsHead * 2 > self.horizons.count {
+                self.horizons.removeFirst(self.horizonsHead)
+                self.horizonsHead = 0
+            }
+        }
+        /// Whether ``horizons``' deadlines are non-decreasing (only the oldest can be due first).
+        var deadlinesOrdered = true
+        /// Differences of ticks `differencesBase…tickSeq`, from `differencesHead` on (consumed prefix kept until
+        /// compaction).
+        var differences: [Double] = []
+        var differencesHead = 0
+        var differencesBase: UInt64 = 0
+        var aggregate = SlidingAggregator<MeanVarianceAggregate>()
+
+        init(lastEventTime: Double, lastLogMid: Double) {
+            self.lastEventTime = lastEventTime
+            self.lastLogMid = lastLogMid
+        }
 
         func contains(_ id: UInt64) -> Bool {
-            var low = 0
+            var low = self.horizonsHead
             var high = self.horizons.count
             while low < high {
                 let middle = (low + high) >> 1
                 if self.horizons[middle].id < id { low = middle + 1 } else { high = middle }
             }
             return low < self.horizons.count && self.horizons[low].id == id
+        }
+
+        /// Number of differences held.
+        var queued: Int { self.differences.count - self.differencesHead }
+
+        /// Appends the difference of tick `tickSeq` (only while a horizon is open).
+        mutating func appendDifference(_ difference: Double) {
+            if self.queued == 0 {
+                self.differences.removeAll(keepingCapacity: true)
+                self.differencesHead = 0
+                self.differencesBase = self.tickSeq
+            }
+            self.differences.append(difference)
+            self.aggregate.append(difference)
+        }
+
+        /// Drops queued differences that no open horizon covers (those up to the oldest horizon's own tick).
+        mutating func trimToOldest() {
+            let keepFrom = (self.oldest?.seq).map { $0 + 1 } ?? (self.tickSeq + 1)
+            while self.queued > 0, self.differencesBase < keepFrom {
+                self.aggregate.removeOldest()
+                self.differencesHead += 1
+                self.differencesBase += 1
+            }
+            if self.differencesHead > 64, self.differencesHead * 2 > self.differences.count {
+                self.differences.removeFirst(self.differencesHead)
+                self.differencesHead = 0
+            }
+        }
+
+        /// Statistics of the differences after tick `seq` up to the last tick.
+        func statistics(after seq: UInt64) -> MeanVarianceAggregate {
+            if self.oldest?.seq == seq { return self.aggregate.aggregate }
+            // Not the oldest: a pass over its suffix (Welford, as numerically sound as the merges).
+            var result = MeanVarianceAggregate.identity
+            let skip = seq + 1 > self.differencesBase ? Int(seq + 1 - self.differencesBase) : 0
+            var i = self.differencesHead + skip
+            while i < self.differences.count {
+                let x = self.differences[i]
+                result.count += 1
+                let delta = x - result.mean
+                result.mean += delta / result.count
+                result.m2 += delta * (x - result.mean)
+                i += 1
+            }
+            return result
         }
     }
 
@@ -224,33 +301,67 @@ public struct RealisedLabelTracker: Sendable {
         _ state: inout ProductHorizons, productId: String, eventTime: Double, logMid: Double,
         into completed: inout [RealisedOutcome]
     ) -> Int {
-        let difference = logMid - state.lastLogMid
-        var write = 0
-        for read in state.horizons.indices {
-            var horizon = state.horizons[read]
-            if eventTime > horizon.deadline {
-                let volatility = horizon.volatility
-                completed.append(RealisedOutcome(
-                    productId: productId, eventTime: horizon.eventTime, source: horizon.source, score: horizon.first,
-                    realisedVolatility: volatility, horizonTicks: horizon.count, labelThreshold: horizon.threshold,
-                    labelHorizonSeconds: horizon.horizonSeconds))
-                if let second = horizon.second {
-                    completed.append(RealisedOutcome(
-                        productId: productId, eventTime: horizon.eventTime, source: horizon.source, score: second,
-                        realisedVolatility: volatility, horizonTicks: horizon.count,
-                        labelThreshold: horizon.threshold, labelHorizonSeconds: horizon.horizonSeconds))
-                }
-            } else {
-                horizon.add(difference)
-                state.horizons[write] = horizon
-                write += 1
+        var closed = 0
+        // Complete the due horizons (before this tick's difference is added: the completing tick is excluded).
+        if state.deadlinesOrdered {
+            while state.horizonsHead < state.horizons.count, eventTime > state.horizons[state.horizonsHead].deadline {
+                Self.emit(
+                    state.horizons[state.horizonsHead], statistics: state.aggregate.aggregate, productId: productId,
+                    into: &completed)
+                state.removeOldest()
+                state.trimToOldest()
+                closed += 1
             }
+        } else if state.openCount > 0 {
+            var write = state.horizonsHead
+            var ordered = true
+            var previousDeadline = -Double.infinity
+            for read in state.horizonsHead..<state.horizons.count {
+                let horizon = state.horizons[read]
+                if eventTime > horizon.deadline {
+                    Self.emit(horizon, statistics: state.statistics(after: horizon.seq), productId: productId, into: &completed)
+                    closed += 1
+                } else {
+                    if horizon.deadline < previousDeadline { ordered = false }
+                    previousDeadline = horizon.deadline
+                    state.horizons[write] = horizon
+                    write += 1
+                }
+            }
+            if closed > 0 {
+                state.horizons.removeLast(closed)
+                if state.openCount == 0 {
+                    state.horizons.removeAll(keepingCapacity: true)
+                    state.horizonsHead = 0
+                }
+                state.trimToOldest()
+            }
+            state.deadlinesOrdered = ordered
         }
-        let closed = state.horizons.count - write
-        if closed > 0 { state.horizons.removeLast(closed) }
+        state.tickSeq &+= 1
+        if state.openCount > 0 { state.appendDifference(logMid - state.lastLogMid) }
         state.lastLogMid = logMid
         state.lastEventTime = eventTime
         return closed
+    }
+
+    @inline(__always)
+    private static func emit(
+        _ horizon: OpenHorizon, statistics: MeanVarianceAggregate, productId: String,
+        into completed: inout [RealisedOutcome]
+    ) {
+        let count = Int(statistics.count)
+        let volatility = count >= 2 ? statistics.populationVariance.squareRoot() : .nan
+        completed.append(RealisedOutcome(
+            productId: productId, eventTime: horizon.eventTime, source: horizon.source, score: horizon.first,
+            realisedVolatility: volatility, horizonTicks: count, labelThreshold: horizon.threshold,
+            labelHorizonSeconds: horizon.horizonSeconds))
+        if let second = horizon.second {
+            completed.append(RealisedOutcome(
+                productId: productId, eventTime: horizon.eventTime, source: horizon.source, score: second,
+                realisedVolatility: volatility, horizonTicks: count, labelThreshold: horizon.threshold,
+                labelHorizonSeconds: horizon.horizonSeconds))
+        }
     }
 
     /// Opens a horizon at the tick last passed to ``observe(productId:eventTime:midprice:)`` (call it right
@@ -262,10 +373,16 @@ public struct RealisedLabelTracker: Sendable {
         self.nextId &+= 1
         let productId = self.products.keys[index]
         let eventTime = self.products.values[index].lastEventTime
+        let deadline = eventTime + self.settings.horizonSeconds
+        if self.products.values[index].openCount > 0, let last = self.products.values[index].horizons.last,
+            deadline < last.deadline
+        {
+            self.products.values[index].deadlinesOrdered = false
+        }
         self.products.values[index].horizons.append(OpenHorizon(
-            id: id, eventTime: eventTime, deadline: eventTime + self.settings.horizonSeconds,
+            id: id, seq: self.products.values[index].tickSeq, eventTime: eventTime, deadline: deadline,
             threshold: self.settings.threshold, horizonSeconds: self.settings.horizonSeconds, source: source,
-            count: 0, mean: 0, m2: 0, first: first, second: second))
+            first: first, second: second))
         self.openCount += 1
         self.order.append((productId, id))
         // Skip a few stale entries at the front, so the queue stays about as long as the open horizons.
@@ -278,9 +395,10 @@ public struct RealisedLabelTracker: Sendable {
             let entry = self.order[self.orderHead]
             self.orderHead += 1
             guard let owner = self.products.index(forKey: entry.productId),
-                self.products.values[owner].horizons.first?.id == entry.id
+                let dropped = self.products.values[owner].oldest, dropped.id == entry.id
             else { continue }
-            let dropped = self.products.values[owner].horizons.removeFirst()
+            self.products.values[owner].removeOldest()
+            self.products.values[owner].trimToOldest()
             self.openCount -= 1
             self.expiries.maxPending += dropped.scoreCount
         }
@@ -314,8 +432,8 @@ public struct RealisedLabelTracker: Sendable {
     public mutating func drop(productId: String, reason: HorizonExpiry) {
         guard let removed = self.products.removeValue(forKey: productId) else { return }
         self.lastIndex = nil
-        self.openCount -= removed.horizons.count
-        self.expiries[reason] += removed.horizons.reduce(0) { $0 + $1.scoreCount }
+        self.openCount -= removed.openCount
+        for i in removed.horizonsHead..<removed.horizons.count { self.expiries[reason] += removed.horizons[i].scoreCount }
     }
 
     /// Forgets every product and horizon without counting them (the partition moved elsewhere).

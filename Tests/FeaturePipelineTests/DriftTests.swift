@@ -141,7 +141,7 @@ struct DriftTests {
         let broken: [(String, String, String)] = [
             (#""edges": [1e-5, 2e-5]"#, #""edges": [2e-5, 2e-5]"#, "strictly increasing"),
             (#""edges": [1e-5, 2e-5]"#, #""edges": [2e-5, 1e-5]"#, "strictly increasing"),
-            (#""edges": [1e-5, 2e-5]"#, #""edges": [1e-5, 1e999]"#, "edge"),
+            (#""edges": [1e-5, 2e-5]"#, #""edges": [1e-5, 1e999]"#, "not a valid reference profile"),
             (#""proportions": [0.2, 0.3, 0.5]"#, #""proportions": [0.5, 0.5]"#, "need edges + 1"),
             (#""proportions": [0.2, 0.3, 0.5]"#, #""proportions": [0.2, 0.3, 0.6]"#, "sum"),
             (#""bid_ask_spread""#, #""spread""#, "unknown feature"),

@@ -144,7 +144,9 @@ struct RealisedLabelTests {
         let run = try Self.run(
             fixtureLines(TestPaths.tickerFile), settings: LabelSettings(horizonSeconds: horizon, threshold: threshold))
         #expect(run.entered.count == 2_824)
-        #expect(run.outcomes.count > 2_700, "most horizons complete: \(run.outcomes.count)")
+        // About 1,830 labelled rows at H = 60 (the count): the gaps between sessions leave the last
+        // minute of each session's horizons completed by the next session's first tick.
+        #expect(run.outcomes.count > 1_800, "completed horizons: \(run.outcomes.count)")
         #expect(run.outcomes.contains { $0.realisedLabel == 1 } && run.outcomes.contains { $0.realisedLabel == 0 })
         if horizon == 5 { #expect(run.outcomes.contains { $0.realisedLabel == nil }, "short horizons go unlabelled") }
         #expect(Self.compare(run, horizon: horizon, threshold: threshold) == [])
@@ -184,8 +186,35 @@ struct RealisedLabelTests {
         for horizon in [5.0, 6.0, 60.0] {
             let run = try Self.run(records, settings: LabelSettings(horizonSeconds: horizon, threshold: 0.004))
             #expect(run.entered.count == script.count)
-            #expect(!run.outcomes.isEmpty)
+            #expect(run.outcomes.isEmpty == (horizon == 60), "the script spans 37 s")
             #expect(Self.compare(run, horizon: horizon, threshold: 0.004) == [], "H = \(horizon)")
+        }
+    }
+
+    @Test("randomised streams (3 products, jittered and late ticks, bursts of equal times) equal the offline computation")
+    func randomisedStreams() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Double {  // deterministic LCG in [0, 1)
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        let t0 = 1_762_932_000.0
+        for round in 0..<6 {
+            var records: [[UInt8]] = []
+            var clock = 0.0
+            var price = [100.0, 50.0, 10.0]
+            for _ in 0..<600 {
+                let r = next()
+                clock += r < 0.3 ? 0 : r < 0.95 ? next() * 2 : 70  // equal times, small steps, gaps > window
+                let p = Int(next() * 3)
+                price[p] *= 1 + (next() - 0.5) * 0.002
+                let late = next() < 0.05 ? next() * 8 : 0  // 5 % arrive up to 8 s late
+                records.append(Self.record(["A", "B", "C"][p], t0 + clock - late, price[p]))
+            }
+            let horizon = [5.0, 10.0, 3.0][round % 3]
+            let run = try Self.run(records, settings: LabelSettings(horizonSeconds: horizon, threshold: 0.0005))
+            #expect(run.outcomes.count > 300, "round \(round)")
+            #expect(Self.compare(run, horizon: horizon, threshold: 0.0005) == [], "round \(round)")
         }
     }
 
@@ -256,6 +285,22 @@ struct RealisedLabelTests {
             return completer.index >= resume
         }
         #expect(expected.count > 1000)
-        #expect(restarted == expected)
+        #expect(Self.firstDifference(restarted, expected) == nil)
+    }
+
+    /// `nil` when both lists hold the same outcomes in the same order (NaN volatilities equal), else the first
+    /// difference.
+    static func firstDifference(_ a: [RealisedOutcome], _ b: [RealisedOutcome]) -> String? {
+        guard a.count == b.count else { return "\(a.count) outcomes vs \(b.count)" }
+        for (x, y) in zip(a, b) {
+            var xx = x
+            var yy = y
+            if x.realisedVolatility.isNaN, y.realisedVolatility.isNaN {
+                xx.realisedVolatility = 0
+                yy.realisedVolatility = 0
+            }
+            if xx != yy { return "offset \(x.source.offset): \(x) vs \(y)" }
+        }
+        return nil
     }
 }
