@@ -18,6 +18,8 @@ public struct RecordPipeline: Sendable {
     /// Open horizons of this partition's predictions and the outcomes the last record completed (see
     /// ``RealisedLabelTracker``); horizons are opened by the caller with ``openHorizon(source:first:second:)``.
     public private(set) var labels: RealisedLabelTracker
+    /// Whether ticks advance the label horizons (label settings were given); off, the path is as before.
+    public private(set) var labelsEnabled: Bool
     private let decoder: RecordDecoder
 
     /// Creates a pipeline with empty windows.
@@ -36,9 +38,10 @@ public struct RecordPipeline: Sendable {
         maxKeys: Int = FeatureWindows.defaultMaxKeys,
         idleSeconds: Double = FeatureWindows.defaultIdleSeconds,
         maxProductIdBytes: Int = RecordPipeline.defaultMaxProductIdBytes,
-        labelSettings: LabelSettings = LabelSettings(threshold: .infinity)
+        labelSettings: LabelSettings? = nil
     ) {
-        self.labels = RealisedLabelTracker(settings: labelSettings)
+        self.labels = RealisedLabelTracker(settings: labelSettings ?? LabelSettings(threshold: .infinity))
+        self.labelsEnabled = labelSettings != nil
         self.model = model
         self.maxRecordBytes = maxRecordBytes
         self.maxProductIdBytes = maxProductIdBytes
@@ -67,9 +70,16 @@ public struct RecordPipeline: Sendable {
         self.labels.openAtLastTick(source: source, first: first, second: second)
     }
 
-    /// Label settings for horizons opened from now on (open ones keep theirs).
-    public mutating func setLabelSettings(_ settings: LabelSettings) {
+    /// Label settings for horizons opened from now on (open ones keep theirs); `nil` stops labelling and
+    /// forgets the open horizons.
+    public mutating func setLabelSettings(_ settings: LabelSettings?) {
+        guard let settings else {
+            self.labelsEnabled = false
+            self.labels.removeAll()
+            return
+        }
         self.labels.settings = settings
+        self.labelsEnabled = true
     }
 
     /// Returns and zeroes the counts of horizons dropped without an outcome.
@@ -93,7 +103,7 @@ public struct RecordPipeline: Sendable {
         now: Double,
         timings: UnsafeMutablePointer<StageTimings>?
     ) -> RecordOutcome {
-        self.labels.beginRecord()
+        if self.labelsEnabled { self.labels.beginRecord() }
         guard value.count <= self.maxRecordBytes else {
             return .deadLetter(
                 RecordError(type: .oversize, reason: "record is \(value.count) bytes, limit \(self.maxRecordBytes)"))
@@ -122,7 +132,7 @@ public struct RecordPipeline: Sendable {
         }
 
         let updated = self.windows.update(with: tick)
-        self.observeForLabels(tick)
+        if self.labelsEnabled { self.observeForLabels(tick) }
         guard let features = updated else {
             Self.lap(&start, into: timings, \.featuresNanos)
             return .skipped(.warmingUp)

@@ -139,8 +139,7 @@ final class PredictionHandler: RecordHandler {
     /// from now on use them, open ones keep theirs. `nil` stops opening horizons.
     func setLabelSettings(_ settings: LabelSettings?) {
         quality.labelsEnabled = settings != nil
-        guard let settings else { return }
-        labelHorizonSeconds = settings.horizonSeconds
+        if let settings { labelHorizonSeconds = settings.horizonSeconds }
         template.setLabelSettings(settings)
         for partition in pipelines.keys { pipelines[partition]?.setLabelSettings(settings) }
     }

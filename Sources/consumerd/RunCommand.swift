@@ -130,7 +130,7 @@ struct RunCommand: AsyncParsableCommand {
             pipeline: RecordPipeline(
                 model: model, maxRecordBytes: configuration.maxRecordBytes,
                 maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds,
-                labelSettings: quality.labelSettings ?? LabelSettings(threshold: .infinity)),
+                labelSettings: quality.labelSettings),
             models: models.set,
             metrics: metrics,
             switchboard: switchboard,
