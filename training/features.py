@@ -170,32 +170,39 @@ def model_matrix(rows: pd.DataFrame) -> np.ndarray:
 
 
 def bins(values: np.ndarray, bin_count: int = 10) -> dict:
-    """Reference bins of a sample: edges at the lower empirical quantiles i/bin_count (distinct, above the
-    minimum, strictly increasing), proportions counted with the daemon's rule (bin = number of edges ≤ v)."""
-    finite = np.sort(values[np.isfinite(values)])
+    """Reference bins of a sample: edges at the empirical quantiles i/bin_count, each placed midway below its
+    quantile value (distinct, strictly increasing), proportions counted with the daemon's rule (bin = number of
+    edges ≤ v). Swift's BinnedDistribution.fromSample does the same."""
+    finite = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)])
     if len(finite) < 2 or finite[0] == finite[-1]:
         raise ValueError("need at least two distinct finite values to bin")
     edges: list[float] = []
     for i in range(1, bin_count):
-        edge = float(finite[min(len(finite) - 1, (i * len(finite)) // bin_count)])
-        if edge > finite[0] and (not edges or edge > edges[-1]):
+        upper = float(finite[min(len(finite) - 1, (i * len(finite)) // bin_count)])
+        below = int(np.searchsorted(finite, upper, side="left"))
+        if below == 0:
+            continue
+        # Midway between the quantile value and the next smaller distinct value: a value computed slightly
+        # differently (float32 here, double in the daemon) still falls in the same bin.
+        lower = float(finite[below - 1])
+        edge = lower + (upper - lower) / 2
+        if not edges or edge > edges[-1]:
             edges.append(edge)
-    if not edges:
-        edges = [float(finite[-1])]
     index = np.searchsorted(np.array(edges), finite, side="right")
     counts = np.bincount(index, minlength=len(edges) + 1)
     return {"edges": edges, "proportions": [float(c) / len(finite) for c in counts]}
 
 
 def reference_profile(
-    rows: pd.DataFrame, probabilities: np.ndarray, label_threshold: float, horizon_seconds: float
+    rows: pd.DataFrame, probabilities: np.ndarray, label_threshold: float, horizon_seconds: float,
+    predictions: np.ndarray | None = None,
 ) -> dict:
     """The model's `.reference.json`: feature and probability bins of the given (training) rows and the
     model's predicted positive rate on them."""
     return {
         "features": {name: bins(rows[name].to_numpy(dtype=np.float64)) for name in FEATURES},
         "probability": bins(np.asarray(probabilities, dtype=np.float64)),
-        "positive_rate": float(np.mean(np.asarray(probabilities) >= 0.5)),
+        "positive_rate": float(np.mean(np.asarray(predictions if predictions is not None else np.asarray(probabilities) >= 0.5))),
         "label_threshold": float(label_threshold),
         "label_horizon_seconds": float(horizon_seconds),
     }

@@ -118,15 +118,18 @@ def test_training_reproducible_and_well_formed() -> None:
         assert "positive rate" in result.stdout, result.stdout
 
 
-def test_bundled_reference_is_reproduced() -> None:
-    """config/models/xgb-volatility-5feat.reference.json is what --reference-only makes from the bundled ticks."""
-    directory = tempfile.mkdtemp(prefix="quality-ref-")
-    out = os.path.join(directory, "r.json")
-    model = os.path.join(ROOT, "config/models/xgb-volatility-5feat.json")
-    shipped = os.path.join(ROOT, "config/models/xgb-volatility-5feat.reference.json")
-    threshold = json.load(open(shipped))["label_threshold"]
-    assert T.main([TICKS, "--reference-only", "--model", model, "--label-threshold", repr(threshold), "--out", out]) == 0
-    assert json.load(open(out)) == json.load(open(shipped))
+def test_bundled_references_are_reproduced() -> None:
+    """config/models/{xgb-volatility-5feat,baseline}.reference.json are what --reference-only makes from the
+    bundled ticks."""
+    for name, variant in (("xgb-volatility-5feat", "ml"), ("baseline", "baseline")):
+        directory = tempfile.mkdtemp(prefix="quality-ref-")
+        out = os.path.join(directory, "r.json")
+        model = os.path.join(ROOT, f"config/models/{name}.json")
+        shipped = os.path.join(ROOT, f"config/models/{name}.reference.json")
+        threshold = json.load(open(shipped))["label_threshold"]
+        assert T.main([TICKS, "--reference-only", "--model", model, "--variant", variant,
+                       "--label-threshold", repr(threshold), "--out", out]) == 0
+        assert json.load(open(out)) == json.load(open(shipped)), name
 
 
 if __name__ == "__main__":

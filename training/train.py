@@ -6,7 +6,7 @@
 Writes NAME.json (XGBoost JSON model), NAME.reference.json (the drift reference consumerd reads) and
 NAME.report.json (PR-AUC, precision, recall, F1 on the test split, and the baseline's on the same rows).
 
-    train.py TICKS.ndjson --reference-only --model M.json --label-threshold T --out M.reference.json
+    train.py TICKS.ndjson --reference-only --model M.json [--variant baseline] --label-threshold T --out M.reference.json
 
 writes only a reference profile for an existing model, from all rows of TICKS (how the bundled model's
 reference was made).
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--baseline", default=os.path.join(os.path.dirname(__file__), "..", "config/models/baseline.json"))
     parser.add_argument("--reference-only", action="store_true")
-    parser.add_argument("--model", help="--reference-only: the existing model")
+    parser.add_argument("--model", help="--reference-only: the existing model (XGBoost JSON, or baseline parameters)")
+    parser.add_argument("--variant", choices=["ml", "baseline"], default="ml", help="--reference-only: the model's kind")
     parser.add_argument("--label-threshold", type=float, help="--reference-only: τ recorded in the reference")
     args = parser.parse_args(argv)
     horizon = args.horizon_seconds
@@ -107,10 +108,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--reference-only needs --model and --label-threshold")
         ticks = F.read_ticks(args.ticks)
         rows = F.feature_rows(ticks)
-        booster = xgb.Booster()
-        booster.load_model(args.model)
-        probabilities = booster.predict(xgb.DMatrix(F.model_matrix(rows), feature_names=F.FEATURES))
-        write_json(args.out, F.reference_profile(rows, probabilities, args.label_threshold, horizon))
+        if args.variant == "baseline":
+            with open(args.model, encoding="utf-8") as f:
+                probabilities, predictions = F.baseline_scores(rows, json.load(f))
+        else:
+            booster = xgb.Booster()
+            booster.load_model(args.model)
+            probabilities = booster.predict(xgb.DMatrix(F.model_matrix(rows), feature_names=F.FEATURES))
+        write_json(args.out, F.reference_profile(
+            rows, probabilities, args.label_threshold, horizon, predictions if args.variant == "baseline" else None))
         print(f"wrote {args.out} ({len(rows)} rows)")
         return 0
 

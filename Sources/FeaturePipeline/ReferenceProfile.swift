@@ -35,18 +35,28 @@ public struct BinnedDistribution: Sendable, Equatable, Codable {
     }
 
     /// Builds a distribution from sample values: edges at the `binCount − 1` inner quantiles of the finite
-    /// values (duplicates removed, so heavily tied data gets fewer bins), proportions counted with ``bin(of:)``.
+    /// values, each midway below its quantile value (duplicates removed, so heavily tied data gets fewer bins),
+    /// proportions counted with ``bin(of:)`` — as `training/features.py` does.
     /// Returns `nil` when fewer than two distinct finite values exist.
     public static func fromSample(_ values: [Double], binCount: Int = 10) -> BinnedDistribution? {
         let sorted = values.filter(\.isFinite).sorted()
         guard sorted.count >= 2, sorted.first! < sorted.last! else { return nil }
         var edges: [Double] = []
         for i in 1..<max(2, binCount) {
-            // The lower empirical quantile: an actual sample value, so edges reproduce exactly.
-            let edge = sorted[min(sorted.count - 1, (i * sorted.count) / binCount)]
-            if edge > sorted.first!, edges.last.map({ edge > $0 }) ?? true { edges.append(edge) }
+            let upper = sorted[min(sorted.count - 1, (i * sorted.count) / binCount)]
+            // The next smaller distinct value (binary search), and the edge midway: values computed with
+            // slightly different rounding (float32 in XGBoost's Python API) fall in the same bin.
+            var low = 0
+            var high = sorted.count
+            while low < high {
+                let middle = (low + high) >> 1
+                if sorted[middle] < upper { low = middle + 1 } else { high = middle }
+            }
+            guard low > 0 else { continue }
+            let lower = sorted[low - 1]
+            let edge = lower + (upper - lower) / 2
+            if edges.last.map({ edge > $0 }) ?? true { edges.append(edge) }
         }
-        if edges.isEmpty { edges = [sorted.last!] }
         var counts = [Int](repeating: 0, count: edges.count + 1)
         let distribution = BinnedDistribution(edges: edges, proportions: [])
         for value in sorted { counts[distribution.bin(of: value)] += 1 }

@@ -27,6 +27,12 @@ struct ValidateModelCommand: ParsableCommand {
     @Option(help: "NDJSON tick file to score.")
     var ticks: String = "config/demo/coinbase-btc-usd-ticker.ndjson"
 
+    @Option(help: "τ for the realised labels (default: the reference's label_threshold).")
+    var labelThreshold: Double?
+
+    @Option(help: "H in seconds for the realised labels (default: the reference's label_horizon_seconds).")
+    var labelHorizonSeconds: Double?
+
     func run() throws {
         let variant: ModelVariant
         let model: LoadedModel
@@ -52,7 +58,10 @@ struct ValidateModelCommand: ParsableCommand {
             printLine("validate-model: cannot read --ticks '\(ticks)': \(error.localizedDescription)")
             throw ExitCode(1)
         }
-        let summary = ModelValidation.run(model: model, reference: reference, records: lines)
+        let settings = LabelSettings(
+            horizonSeconds: labelHorizonSeconds ?? reference.labelHorizonSeconds,
+            threshold: labelThreshold ?? reference.labelThreshold)
+        let summary = ModelValidation.run(model: model, reference: reference, labels: settings, records: lines)
         printLine(summary.text(model: model, reference: reference, ticks: ticks))
     }
 }
@@ -70,14 +79,16 @@ struct ModelValidation {
     var unlabelled = 0
     var brierSum = 0.0
 
-    static func run(model: LoadedModel, reference: ReferenceProfile, records: [[UInt8]]) -> ModelValidation {
-        var pipeline = RecordPipeline(
-            model: model,
-            labelSettings: LabelSettings(
-                horizonSeconds: reference.labelHorizonSeconds, threshold: reference.labelThreshold))
+    var labels = LabelSettings(threshold: 0)
+
+    static func run(
+        model: LoadedModel, reference: ReferenceProfile, labels: LabelSettings, records: [[UInt8]]
+    ) -> ModelValidation {
+        var pipeline = RecordPipeline(model: model, labelSettings: labels)
         var features: [[Double]] = Array(repeating: [], count: FeatureVector.count)
         var probabilities: [Double] = []
         var result = ModelValidation()
+        result.labels = labels
         for (offset, record) in records.enumerated() where !record.isEmpty {
             let outcome = record.withUnsafeBytes {
                 pipeline.process(value: $0, key: nil, kafkaTimestamp: nil, now: Date().timeIntervalSince1970, timings: nil)
@@ -126,14 +137,14 @@ struct ModelValidation {
         }
         var lines = [
             "model \(model.variant.rawValue) \(model.version) (\(model.path))",
-            "reference \(ReferenceProfile.path(forModel: model.path)): features ok, H = \(reference.labelHorizonSeconds) s, tau = \(reference.labelThreshold)",
+            "reference \(ReferenceProfile.path(forModel: model.path)): features ok",
             "scored \(predictions) predictions from \(ticks)",
             "positive rate \(f(Double(positives) / Double(max(predictions, 1)))) (reference \(f(reference.positiveRate)))",
         ]
         for (i, name) in FeatureVector.names.enumerated() { lines.append("psi \(name) \(f(featurePSI[i]))") }
         lines.append("psi probability \(f(predictionPSI))")
         lines.append(
-            "realised: \(labelled) labelled (\(truePositives + falseNegatives) positive), \(unlabelled) unlabelled; "
+            "realised (H = \(labels.horizonSeconds) s, tau = \(labels.threshold)): \(labelled) labelled (\(truePositives + falseNegatives) positive), \(unlabelled) unlabelled; "
                 + "precision \(f(precision)) recall \(f(recall)) brier \(f(brier)) "
                 + "(tp \(truePositives) fp \(falsePositives) fn \(falseNegatives) tn \(trueNegatives))")
         return lines.joined(separator: "\n")
