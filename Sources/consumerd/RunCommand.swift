@@ -120,7 +120,8 @@ struct RunCommand: AsyncParsableCommand {
             printLine("BOOTSTRAP=\(bootstrapServers)")
             demoSource = DemoTickSource(
                 file: demoFile, topic: topics.input, speedup: configuration.demoSpeedup,
-                bootstrapServers: bootstrapServers, logger: logger
+                bootstrapServers: bootstrapServers, logger: logger,
+                labelHorizonSeconds: configuration.quality.labelHorizonSeconds
             )
         }
         logConfiguration(configuration, bootstrapServers: bootstrapServers, logger: logger)
