@@ -62,8 +62,10 @@ import Testing
     // MARK: Reload
 
     @Test func reloadUnderLoadSwitchesModelsBetweenRecordsAndKeepsTheModelOnABadFile() throws {
-        let partitions = 8
-        let records = 90_000
+        // 60k records over 24 partitions keep each output partition (~650 bytes per prediction) far below the
+        // mock cluster's ~5 MiB retention, so the audit sees every output.
+        let partitions = 24
+        let records = 60_000
         let directory = try Self.scratch()
         let config = directory.appendingPathComponent("model.json")
         try Self.write("{}", to: config)
