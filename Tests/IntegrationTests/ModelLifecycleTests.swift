@@ -342,7 +342,7 @@ import Testing
     @Test func adminListenerIsOffByDefaultAndNeedsTheToken() throws {
         let cluster = try MockClusterProcess(partitions: 1)
         // Off: nothing listens on the admin port.
-        let port = try Self.freePort()
+        let port = try NoidaBroker.freePort()  // bound and released: nothing listens on it
         let (plain, _) = try Self.start(cluster, ["ADMIN_PORT": String(port)])
         #expect(httpGet("http://127.0.0.1:\(port)/admin/reload")?.status == 0, "something answers on the admin port")
         #expect(plain.stop(timeoutSeconds: 30) == 0)
@@ -391,23 +391,5 @@ import Testing
         let text = String(decoding: data, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
-    }
-
-    /// A port nothing listens on (bound and released).
-    static func freePort() throws -> Int {
-        let socket = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
