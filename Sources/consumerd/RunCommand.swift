@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import StreamConsumer
+import UnixSignals
 
 /// Runs the daemon (the default subcommand).
 struct RunCommand: AsyncParsableCommand {
@@ -15,7 +16,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Before anything is printed: from here on SIGHUP reloads the model, it never ends the process.
-        ReloadService.ignoreHangUp()
+        let hangUps = await ReloadService.trapHangUps()
         let environment = ProcessInfo.processInfo.environment
         let configuration: DaemonConfiguration
         do {
@@ -170,7 +171,7 @@ struct RunCommand: AsyncParsableCommand {
             .init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "metrics"),
             .init(service: ProcessorService(processor: processor), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "processor"),
         ]
-        services.append(.init(service: ReloadService(manager: modelManager), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "model-reload"))
+        services.append(.init(service: ReloadService(manager: modelManager, hangUps: hangUps), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "model-reload"))
         if let adminServer {
             services.append(.init(service: adminServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "admin"))
         }
@@ -184,7 +185,7 @@ struct RunCommand: AsyncParsableCommand {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + 2)
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
-        withExtendedLifetime(cluster) {}
+        withExtendedLifetime((cluster, hangUps)) {}
         logger.info("consumerd exited cleanly")
     }
 
