@@ -35,6 +35,9 @@ public struct DriftMonitor: Sendable {
     /// Live counts per (dimension, bin), dimension `d` starting at `binOffsets[d]`.
     private var binCounts: [Int]
     private let binOffsets: [Int]
+    /// Every dimension's edges back to back (dimension `d` from `binOffsets[d] - d`, `binCounts(d) - 1` of them),
+    /// so binning reads one flat array instead of copying a distribution per dimension.
+    private let edges: [Double]
     /// Finite values per dimension in the window.
     private var finiteCounts: [Int]
     private var positiveCount = 0
@@ -60,6 +63,7 @@ public struct DriftMonitor: Sendable {
             total += Self.distribution(reference, d).binCount
         }
         self.binOffsets = offsets
+        self.edges = (0..<Self.dimensions).flatMap { Self.distribution(reference, $0).edges }
         self.binCounts = [Int](repeating: 0, count: total)
         self.ring = [Int16](repeating: -1, count: self.windowRecords * Self.dimensions)
         self.positives = [Bool](repeating: false, count: self.windowRecords)
@@ -90,7 +94,7 @@ public struct DriftMonitor: Sendable {
         for d in 0..<Self.dimensions {
             let value = d < FeatureVector.count ? features[d] : probability
             if value.isFinite {
-                let bin = Self.distribution(self.reference, d).bin(of: value)
+                let bin = self.bin(of: value, dimension: d)
                 self.ring[base + d] = Int16(truncatingIfNeeded: bin)
                 self.binCounts[self.binOffsets[d] + bin] += 1
                 self.finiteCounts[d] += 1
@@ -104,6 +108,22 @@ public struct DriftMonitor: Sendable {
         if positive { self.positiveCount += 1 }
         self.head += 1
         if self.head == self.windowRecords { self.head = 0 }
+    }
+
+    /// The number of edges of dimension `d` that are ≤ `value` (binary search in ``edges``).
+    @inline(__always)
+    private func bin(of value: Double, dimension d: Int) -> Int {
+        let start = self.binOffsets[d] - d
+        let end = (d + 1 < Self.dimensions ? self.binOffsets[d + 1] - d - 1 : self.edges.count)
+        return self.edges.withUnsafeBufferPointer { edges in
+            var low = start
+            var high = end
+            while low < high {
+                let middle = (low + high) >> 1
+                if edges[middle] <= value { low = middle + 1 } else { high = middle }
+            }
+            return low - start
+        }
     }
 
     /// Whether the window holds enough predictions for PSI (``minRecords``).

@@ -178,6 +178,20 @@ public struct RealisedLabelTracker: Sendable {
             return low < self.horizons.count && self.horizons[low].id == id
         }
 
+        /// Opens a horizon at the last tick with `settings`.
+        mutating func open(
+            id: UInt64, settings: LabelSettings, source: RecordSource, first: HorizonScore, second: HorizonScore?
+        ) {
+            let deadline = self.lastEventTime + settings.horizonSeconds
+            if self.openCount > 0, deadline < self.horizons[self.horizons.count - 1].deadline {
+                self.deadlinesOrdered = false
+            }
+            self.horizons.append(OpenHorizon(
+                id: id, seq: self.tickSeq, eventTime: self.lastEventTime, deadline: deadline,
+                threshold: settings.threshold, horizonSeconds: settings.horizonSeconds, source: source,
+                first: first, second: second))
+        }
+
         /// Number of differences held.
         var queued: Int { self.differences.count - self.differencesHead }
 
@@ -372,17 +386,8 @@ public struct RealisedLabelTracker: Sendable {
         let id = self.nextId
         self.nextId &+= 1
         let productId = self.products.keys[index]
-        let eventTime = self.products.values[index].lastEventTime
-        let deadline = eventTime + self.settings.horizonSeconds
-        if self.products.values[index].openCount > 0, let last = self.products.values[index].horizons.last,
-            deadline < last.deadline
-        {
-            self.products.values[index].deadlinesOrdered = false
-        }
-        self.products.values[index].horizons.append(OpenHorizon(
-            id: id, seq: self.products.values[index].tickSeq, eventTime: eventTime, deadline: deadline,
-            threshold: self.settings.threshold, horizonSeconds: self.settings.horizonSeconds, source: source,
-            first: first, second: second))
+        self.products.values[index].open(
+            id: id, settings: self.settings, source: source, first: first, second: second)
         self.openCount += 1
         self.order.append((productId, id))
         // Skip a few stale entries at the front, so the queue stays about as long as the open horizons.

@@ -230,7 +230,7 @@ let benchmarks: @Sendable () -> Void = {
     /// tracker sees the tick, a horizon is opened for the prediction, and the drift window records it. The
     /// difference between the two is the per-record cost of drift + labelling (horizons complete in the
     /// measured loop: H = 60 s of the recorded sessions, about 1,800 open horizons in the dense one).
-    func qualityBenchmark(_ benchmark: Benchmark) {
+    func qualityBenchmark(_ benchmark: Benchmark, labelling: Bool = true, driftWindow: Bool = true) {
         var windows = FeatureWindows()
         let model = inputs.model
         var labels = RealisedLabelTracker(settings: LabelSettings(horizonSeconds: 60, threshold: 2.8e-5))
@@ -245,17 +245,19 @@ let benchmarks: @Sendable () -> Void = {
             tick.eventTime = t.eventTime + shift
             tick.bid = t.bid
             tick.ask = t.ask
-            labels.beginRecord()
+            if labelling { labels.beginRecord() }
             let features = windows.update(with: tick)
-            labels.observe(productId: tick.productId, eventTime: tick.eventTime, midprice: tick.midprice)
+            if labelling { labels.observe(productId: tick.productId, eventTime: tick.eventTime, midprice: tick.midprice) }
             if let f = features {
                 let score = model.predict(f)
                 var scored = active
                 scored.probability = score.probability
                 scored.prediction = score.prediction
-                labels.openAtLastTick(
-                    source: RecordSource(topic: "ticks.features", partition: 7, offset: offset), first: scored)
-                drift.record(features: f, probability: score.probability, prediction: score.prediction)
+                if labelling {
+                    labels.openAtLastTick(
+                        source: RecordSource(topic: "ticks.features", partition: 7, offset: offset), first: scored)
+                }
+                if driftWindow { drift.record(features: f, probability: score.probability, prediction: score.prediction) }
             }
             blackHole(labels.completed.count)
             offset &+= 1
@@ -319,6 +321,12 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("features + predict + labels + drift") { benchmark in
         qualityBenchmark(benchmark)
+    }
+    Benchmark("features + predict + labels") { benchmark in
+        qualityBenchmark(benchmark, driftWindow: false)
+    }
+    Benchmark("features + predict + drift") { benchmark in
+        qualityBenchmark(benchmark, labelling: false)
     }
     Benchmark("exact mallocs: features + predict + labels + drift, 1 record per sample", configuration: unscaled) {
         benchmark in
