@@ -142,6 +142,7 @@ public struct RealisedLabelTracker: Sendable {
 
         var openCount: Int { self.horizons.count - self.horizonsHead }
         var oldest: OpenHorizon? { self.horizonsHead < self.horizons.count ? self.horizons[self.horizonsHead] : nil }
+        var oldestId: UInt64? { self.horizonsHead < self.horizons.count ? self.horizons[self.horizonsHead].id : nil }
 
         /// Removes the oldest open horizon.
         mutating func removeOldest() {
@@ -308,6 +309,16 @@ public struct RealisedLabelTracker: Sendable {
         let closed = Self.advance(
             &self.products.values[index], productId: productId, eventTime: eventTime, logMid: logMid,
             into: &self.completed)
+        if closed > 0 {
+            // Creation-order entries of this product's completed horizons at the queue's front are stale: pop
+            // them without a lookup (a partition with one product, or in-order ones, keeps the queue short so).
+            let oldestOpen = self.products.values[index].oldestId ?? .max
+            while self.orderHead < self.order.count, self.order[self.orderHead].id < oldestOpen,
+                self.order[self.orderHead].productId == productId
+            {
+                self.orderHead += 1
+            }
+        }
         self.openCount -= closed
     }
 
@@ -390,12 +401,6 @@ public struct RealisedLabelTracker: Sendable {
             id: id, settings: self.settings, source: source, first: first, second: second)
         self.openCount += 1
         self.order.append((productId, id))
-        // Skip a few stale entries at the front, so the queue stays about as long as the open horizons.
-        var skipped = 0
-        while skipped < 2, self.orderHead < self.order.count, !self.isOpen(self.order[self.orderHead]) {
-            self.orderHead += 1
-            skipped += 1
-        }
         while self.openCount > self.settings.maxPending, self.orderHead < self.order.count {
             let entry = self.order[self.orderHead]
             self.orderHead += 1
