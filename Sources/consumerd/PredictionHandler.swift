@@ -93,11 +93,16 @@ final class PredictionHandler: RecordHandler {
 
     /// Puts a new model set in force (between two records): every partition's pipeline scores with it from the
     /// next record on; the windows are kept (they do not depend on the model).
-    private func switchModels(to set: ModelSet) {
+    private func switchModels(to next: ModelSwitch) {
+        let set = next.set
         models = set
         encoders = Encoders(set)
         template.model = set.active
         for partition in pipelines.keys { pipelines[partition]?.model = set.active }
+        // Drift is measured against the new active model's reference from its first record; horizons opened
+        // from now on use its label threshold (open ones keep theirs).
+        resetDrift(next.quality.drift)
+        setLabelSettings(next.quality.labelSettings)
     }
 
     func resetState(partitions: Set<Int32>) {
@@ -223,55 +228,61 @@ final class PredictionHandler: RecordHandler {
         var labelScores: LabelScores?
         switch outcome {
         case .prediction(var prediction):
-            if sampled {
-                metrics.recordStage(.features, seconds: Double(timings.featuresNanos) / 1e9)
-                metrics.recordStage(.predict, seconds: Double(timings.predictNanos) / 1e9)
-            }
-            let source = RecordSource(topic: record.topic, partition: record.partition, offset: record.offset)
-            var encoder = encoders.active
-            var tag = encoders.activeTag
-            let forced = nonFiniteInjection?.isMarked(record.value) ?? false
-            if forced || (models.active.variant == .ml && !prediction.score.probability.isFinite) {
-                switch models.scoreActive(prediction.features, forceNonFinite: forced) {
-                case .scored(let score):
-                    prediction.score = score
-                case .fellBack(let score):
-                    prediction.score = score
-                    encoder = encoders.fallback ?? encoder
-                    tag = Encoders.tag(.baseline)
-                    metrics.model.recordFallback(.nonFiniteScore)
-                case .failed:
-                    metrics.recordError(.modelError)
-                    metrics.recordProcessingSeconds(Double(Clock.monotonicNanos() &- started) / 1e9)
-                    return .deadLetter(DeadLetter(
-                        errorType: ErrorType.modelError.rawValue,
-                        reason: "the \(models.active.variant.rawValue) model \(models.active.version) gave a non-finite score"
-                    ))
+            prediction: do {
+                if sampled {
+                    metrics.recordStage(.features, seconds: Double(timings.featuresNanos) / 1e9)
+                    metrics.recordStage(.predict, seconds: Double(timings.predictNanos) / 1e9)
                 }
-            }
-            let encodeStarted = sampled ? Clock.monotonicNanos() : 0
-            encoder.encode(prediction, processingTime: now, source: source, into: &output)
-            if sampled { metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9) }
-            var shadowScore: ModelScore?
-            if let shadow = models.shadow {
-                shadowScore = scoreShadow(shadow, prediction, now: now, source: source, extras: &extras)
-            }
-            eventTime = prediction.eventTime
-            if quality.labelsEnabled {
-                var scores = LabelScores(active: activeScore(prediction))
-                if tag != encoders.activeTag { scores.active.variant = .baseline }  // scored by the fallback
-                if let shadowScore, let shadow = models.shadow {
-                    scores.shadow = HorizonScore(
-                        role: .shadow, variant: shadow.variant, version: shadow.version,
-                        probability: shadowScore.probability, prediction: shadowScore.prediction)
+                let source = RecordSource(topic: record.topic, partition: record.partition, offset: record.offset)
+                var encoder = encoders.active
+                var tag = encoders.activeTag
+                let forced = nonFiniteInjection?.isMarked(record.value) ?? false
+                if forced || (models.active.variant == .ml && !prediction.score.probability.isFinite) {
+                    switch models.scoreActive(prediction.features, forceNonFinite: forced) {
+                    case .scored(let score):
+                        prediction.score = score
+                    case .fellBack(let score):
+                        prediction.score = score
+                        encoder = encoders.fallback ?? encoder
+                        tag = Encoders.tag(.baseline)
+                        metrics.model.recordFallback(.nonFiniteScore)
+                    case .failed:
+                        // Dead-lettered; the tick stays in its window and the horizons it completes still publish.
+                        metrics.recordError(.modelError)
+                        disposition = .deadLetter(DeadLetter(
+                            errorType: ErrorType.modelError.rawValue,
+                            reason: "the \(models.active.variant.rawValue) model \(models.active.version) gave a non-finite score"
+                        ))
+                        break prediction
+                    }
                 }
-                labelScores = scores
+                let encodeStarted = sampled ? Clock.monotonicNanos() : 0
+                encoder.encode(prediction, processingTime: now, source: source, into: &output)
+                if sampled { metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9) }
+                var shadowScore: ModelScore?
+                if let shadow = models.shadow {
+                    shadowScore = scoreShadow(shadow, prediction, now: now, source: source, extras: &extras)
+                }
+                eventTime = prediction.eventTime
+                if quality.labelsEnabled {
+                    var scores = LabelScores(active: activeScore(prediction))
+                    if tag != encoders.activeTag, let fallback = models.fallback {  // scored by the fallback
+                        scores.active.variant = fallback.variant
+                        scores.active.version = fallback.version
+                    }
+                    if let shadowScore, let shadow = models.shadow {
+                        scores.shadow = HorizonScore(
+                            role: .shadow, variant: shadow.variant, version: shadow.version,
+                            probability: shadowScore.probability, prediction: shadowScore.prediction)
+                    }
+                    labelScores = scores
+                }
+                if tag == encoders.activeTag { quality.recordPrediction(prediction) }
+                disposition = .publish(
+                    key: prediction.productId,
+                    kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability, model: tag)
+                )
             }
-            if tag == encoders.activeTag { quality.recordPrediction(prediction) }
-            disposition = .publish(
-                key: prediction.productId,
-                kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability, model: tag)
-            )
         case .skipped(let reason):
             metrics.recordSkip(reason.rawValue)
             disposition = .skip

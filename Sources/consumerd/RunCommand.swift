@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
         let modelManager = ModelManager(
             settings: modelSettings,
             loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil),
-            switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
+            quality: configuration.quality, switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
             environmentSpec: configuration.modelSpec, initial: models
         )
         let documents = JSONDocuments()
