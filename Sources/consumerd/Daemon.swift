@@ -1,0 +1,150 @@
+import ArgumentParser
+import ConsumerMetrics
+import FeaturePipeline
+import Foundation
+import Logging
+import ServiceLifecycle
+import StreamConsumer
+
+/// Start-up shared by `consumerd run` and `consumerd demo`: configuration, model, metrics endpoint, Kafka, then
+/// the service group until SIGTERM/SIGINT.
+enum Daemon {
+    /// The one line `consumerd run` stops with when no brokers are configured.
+    static let missingBootstrap = "not set: set it to your brokers (host:port,…), or run `consumerd demo` for the embedded mock cluster with demo ticks"
+
+    static func run(mode: DaemonMode) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let configuration: DaemonConfiguration
+        do {
+            let logSetup = try LogSetup.fromEnvironment(environment)
+            logSetup.bootstrap()
+            configuration = try DaemonConfiguration.fromEnvironment(environment)
+        } catch {
+            throw exitForStartupFailure("\(error)")
+        }
+        if mode == .run, configuration.kafka.bootstrapServers == nil {
+            throw exitForStartupFailure("KAFKA_BOOTSTRAP_SERVERS: \(missingBootstrap)")
+        }
+        let logger = Logger(label: "consumerd")
+        for violation in configuration.unsafeOverrides {
+            logger.warning("UNSAFE_ALLOW_OVERRIDES=1: an override breaks the delivery guarantee", metadata: [
+                "variable": "\(violation.property.source)", "property": "\(violation.property.name)",
+                "required": "\(violation.required)",
+            ])
+        }
+
+        let model: LoadedModel
+        do {
+            model = try LoadedModel.load(
+                variant: configuration.modelVariant,
+                modelPath: configuration.modelPath,
+                baselinePath: configuration.baselinePath
+            )
+        } catch {
+            let variable = configuration.modelVariant == .ml ? "MODEL_PATH" : "BASELINE_PATH"
+            throw exitForStartupFailure("\(variable): \(error)")
+        }
+        logger.info("model loaded", metadata: [
+            "variant": "\(model.variant.rawValue)", "version": "\(model.version)", "path": "\(model.path)",
+        ])
+
+        let metrics = ConsumerMetrics(
+            variant: model.variant.rawValue, modelVersion: model.version, modelPath: model.path,
+            buildVersion: BuildInfo.version, buildRevision: BuildInfo.revision, librdkafkaVersion: BuildInfo.librdkafka
+        )
+        metrics.setModelLoaded(true)
+        let health = HealthState(livenessWindowSeconds: configuration.livenessWindowSeconds, mode: mode.rawValue)
+        health.setModelLoaded(true)
+        let metricsServer = MetricsServer(
+            configuration: MetricsServerConfiguration(host: configuration.metricsHost, port: configuration.metricsPort),
+            metrics: metrics, health: health, logger: logger
+        )
+        let port: Int
+        do {
+            port = try await metricsServer.bind()
+        } catch {
+            throw exitForStartupFailure("METRICS_PORT: \(error)")
+        }
+        logger.notice("metrics listening", metadata: [
+            "address": "\(configuration.metricsHost):\(port)", "status_page": "http://\(configuration.metricsHost):\(port)/",
+        ])
+        printLine("METRICS=\(configuration.metricsHost):\(port)")
+
+        var cluster: MockCluster?
+        var demoSource: DemoTickSource?
+        let bootstrapServers: String
+        switch mode {
+        case .run:
+            bootstrapServers = configuration.kafka.bootstrapServers ?? ""
+        case .demo:
+            if configuration.kafka.bootstrapServers != nil {
+                logger.notice("demo mode: KAFKA_BOOTSTRAP_SERVERS is ignored (use `consumerd run` for real brokers)")
+            }
+            let demoFile: TickFile
+            do {
+                demoFile = try TickFile.load(path: configuration.demoTicksPath)
+            } catch {
+                throw exitForStartupFailure("DEMO_TICKS_PATH: \(error)")
+            }
+            let embedded = try EmbeddedCluster.start(topics: configuration.topics)
+            cluster = embedded
+            bootstrapServers = embedded.bootstrapServers
+            printLine("BOOTSTRAP=\(bootstrapServers)")
+            demoSource = DemoTickSource(
+                file: demoFile, topic: configuration.topics.input, speedup: configuration.demoSpeedup,
+                bootstrapServers: bootstrapServers, logger: logger
+            )
+        }
+        Banner.log(configuration, mode: mode, model: model, bootstrapServers: bootstrapServers, logger: logger)
+        metrics.setStatusSection("daemon") {
+            Banner.statusSection(configuration, mode: mode, bootstrapServers: bootstrapServers)
+        }
+
+        let handler = PredictionHandler(
+            pipeline: RecordPipeline(
+                model: model, maxRecordBytes: configuration.maxRecordBytes,
+                maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds),
+            metrics: metrics,
+            stallInjection: configuration.stallInjection
+        )
+        if configuration.stallInjection != nil {
+            logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_STALL_MARKER stall processing")
+        }
+        let processorOptions = StreamProcessorOptions(
+            topics: configuration.topics, maxInflight: configuration.maxInflight,
+            stateRebuildMaxRecords: configuration.stateRebuildMaxRecords,
+            guarantee: configuration.guarantee
+        )
+        let processor: StreamProcessor
+        do {
+            processor = try StreamProcessor(
+                settings: configuration.kafka,
+                bootstrapServers: bootstrapServers,
+                options: processorOptions,
+                handler: handler,
+                observer: MetricsObserver(metrics: metrics, health: health, logger: logger),
+                logger: logger
+            )
+        } catch {
+            throw exitForStartupFailure("\(error)")
+        }
+        metrics.setLagSource(ProcessorLagSource(processor: processor))
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "metrics"),
+            .init(service: ProcessorService(processor: processor), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "processor"),
+        ]
+        if let demoSource {
+            services.append(.init(service: demoSource, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "demo-ticks"))
+        }
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger
+        )
+        // The processor's own shutdown is bounded (flush, then commit and group exit); the group waits for it.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + 2)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+        withExtendedLifetime(cluster) {}
+        logger.info("consumerd exited cleanly")
+    }
+}

@@ -1,0 +1,74 @@
+import Logging
+
+/// Which log lines get through when the same warning repeats (a broker flapping, all brokers down): an I/O-free
+/// value type, shared by every handler through ``LogRateLimiter``.
+///
+/// - Only `warning` and `error` lines are limited; `critical` always passes and so does everything below
+///   `warning` (the info lines tests and operators count, e.g. one per state rebuild, are never dropped).
+/// - Lines are identical when their logger, level and message agree once every run of digits is read as one
+///   digit (librdkafka's "after 12ms", ports and broker ids vary between otherwise identical lines).
+/// - Each such line passes at most ``perKeyLimit`` times in any ``windowSeconds``; all limited lines together at
+///   most ``totalLimit`` times. Sliding windows, so no burst straddles a boundary.
+/// - What was dropped is counted per line and reported on the next line of that kind that passes.
+struct LogRateLimit: Sendable {
+    enum Decision: Equatable {
+        /// Write the line; `suppressed` identical lines were dropped since the last one written.
+        case emit(suppressed: Int)
+        case drop
+    }
+
+    var windowSeconds: Double = 60
+    var perKeyLimit = 3
+    var totalLimit = 20
+    private var emitted: [String: [Double]] = [:]
+    private var suppressed: [String: Int] = [:]
+    private var allEmitted: [Double] = []
+
+    init(windowSeconds: Double = 60, perKeyLimit: Int = 3, totalLimit: Int = 20) {
+        self.windowSeconds = windowSeconds
+        self.perKeyLimit = perKeyLimit
+        self.totalLimit = totalLimit
+    }
+
+    static func isLimited(_ level: Logger.Level) -> Bool {
+        level == .warning || level == .error
+    }
+
+    /// The key under which repeated lines count as identical.
+    static func key(label: String, level: Logger.Level, message: String) -> String {
+        var key = label + "\u{1F}" + level.rawValue + "\u{1F}"
+        var inDigits = false
+        for character in message {
+            if character.isASCII && character.isNumber {
+                if !inDigits { key.append("#") }
+                inDigits = true
+            } else {
+                key.append(character)
+                inDigits = false
+            }
+        }
+        return key
+    }
+
+    /// Decides about one line at `now` (monotonic seconds).
+    mutating func admit(label: String, level: Logger.Level, message: String, now: Double) -> Decision {
+        guard Self.isLimited(level) else { return .emit(suppressed: 0) }
+        let key = Self.key(label: label, level: level, message: message)
+        let horizon = now - windowSeconds
+        allEmitted.removeAll { $0 <= horizon }
+        var times = emitted[key, default: []]
+        times.removeAll { $0 <= horizon }
+        guard times.count < perKeyLimit, allEmitted.count < totalLimit else {
+            emitted[key] = times
+            suppressed[key, default: 0] += 1
+            return .drop
+        }
+        times.append(now)
+        emitted[key] = times
+        allEmitted.append(now)
+        let dropped = suppressed.removeValue(forKey: key) ?? 0
+        // Keys not seen for a window hold nothing worth keeping (bounded memory with varying messages).
+        if emitted.count > 1024 { emitted = emitted.filter { !$0.value.isEmpty } }
+        return .emit(suppressed: dropped)
+    }
+}
