@@ -45,7 +45,10 @@ extension ConsumerMetrics {
             snapshot.value(family.name, labels).map { .number($0) } ?? .null
         }
         func byLabel(_ family: MetricCatalog.Family, _ label: String) -> StatusValue {
-            .object(snapshot.all(family.name).compactMap { sample in sample.labels[label].map { ($0, .number(sample.value)) } })
+            .object(
+                snapshot.all(family.name)
+                    .compactMap { sample in sample.labels[label].map { ($0, StatusValue.number(sample.value)) } }
+                    .sorted { $0.0 < $1.0 })
         }
         func latency(_ family: MetricCatalog.Family) -> StatusValue {
             let observations = snapshot.value(family.name + "_count") ?? 0
