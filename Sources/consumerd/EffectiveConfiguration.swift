@@ -35,7 +35,8 @@ struct EffectiveConfiguration {
         let reader = EnvironmentReader(environment)
         variables = DaemonConfiguration.documentedVariables.filter { !$0.name.contains("<") }.map { variable in
             if let value = reader.string(variable.name) {
-                return Row(name: variable.name, value: variable.secret ? Self.redacted : value, source: .environment(variable.name))
+                let shown = variable.secret ? Self.redacted : variable.name == "KAFKA_BOOTSTRAP_SERVERS" ? Banner.redactedBootstrap(value) : value
+                return Row(name: variable.name, value: shown, source: .environment(variable.name))
             }
             let fileVariable = variable.name + SecretFiles.suffix
             if variable.secret, reader.string(fileVariable) != nil {
