@@ -28,6 +28,7 @@ struct MetricsResponder: Sendable {
 
     let metrics: ConsumerMetrics
     let health: HealthState
+    var documents = JSONDocuments()
 
     /// - Parameters:
     ///   - method: The request method (`GET`, `HEAD`, …).
@@ -58,6 +59,9 @@ struct MetricsResponder: Sendable {
             let document = self.metrics.status(health: self.health)
             return MetricsResponse(status: 200, contentType: Self.jsonContentType, body: Array((document.json() + "\n").utf8))
         default:
+            if let body = self.documents.render(path: path) {
+                return MetricsResponse(status: 200, contentType: Self.jsonContentType, body: body)
+            }
             return .text(404, "not found: try /, /status, /metrics, /healthz or /readyz")
         }
     }

@@ -23,8 +23,15 @@ struct DaemonConfiguration: Sendable {
     var stateIdleSeconds: Double
     var guarantee: ProcessingGuarantee
     var stallInjection: StallInjection?
+    /// The reloadable model spec as the environment gives it (``ModelSpec``; `MODEL_CONFIG_FILE` is applied over it).
+    var modelSpec: ModelSpec
+    /// Model settings fixed at start-up: the configuration file, fallback, shadow topic, admin listener.
+    var model: ModelSettings
     /// Overrides that break the delivery guarantee, accepted because `UNSAFE_ALLOW_OVERRIDES=1` (logged at start).
     var unsafeOverrides: [KafkaOverrideGuard.Violation] = []
+
+    static let defaultModelPath = "config/models/xgb-volatility-5feat.json"
+    static let defaultBaselinePath = "config/models/baseline.json"
 
     /// The variables `consumerd --help`, `consumerd help run` and `consumerd config` document, in that order.
     static let documentedVariables: [DocumentedVariable] = [
@@ -38,6 +45,14 @@ struct DaemonConfiguration: Sendable {
         .init("MODEL_VARIANT", "ml", "ml or baseline (case-insensitive): baseline is the rollback"),
         .init("MODEL_PATH", "config/models/xgb-volatility-5feat.json", "XGBoost JSON model for ml"),
         .init("BASELINE_PATH", "config/models/baseline.json", "z-score baseline parameters"),
+        .init("MODEL_CONFIG_FILE", "unset", "JSON overriding the model settings; re-read on SIGHUP (see README, Model operations)"),
+        .init("MODEL_FALLBACK", "unset", "baseline: score with the baseline when the ML model cannot load or scores non-finite"),
+        .init("SHADOW_VARIANT", "unset", "ml or baseline: score every record with a second model too (compared, not published)"),
+        .init("SHADOW_MODEL_PATH", "MODEL_PATH", "XGBoost JSON model of an ml shadow"),
+        .init("SHADOW_TOPIC", "unset", "publish shadow predictions here (one per prediction, \"shadow\": true)"),
+        .init("ADMIN_TOKEN", "unset: no admin listener", "bearer token of POST /admin/model and /admin/reload; or ADMIN_TOKEN_FILE", secret: true),
+        .init("ADMIN_HOST", "127.0.0.1", "admin listen address"),
+        .init("ADMIN_PORT", "8002", "admin port (never the metrics port; 0 picks a free port)"),
         .init("METRICS_HOST", "0.0.0.0", "status page, metrics and probes listen address"),
         .init("METRICS_PORT", "8001", "their port; 0 picks a free port (the bound address is logged)"),
         .init("MAX_RECORD_BYTES", "900000", "larger input records are dead-lettered as oversize"),
@@ -57,7 +72,6 @@ struct DaemonConfiguration: Sendable {
         .init("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
         .init("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
         .init("TRANSACTION_MAX_MS", "100", "exactly_once: a transaction is committed after this long"),
-        .init("ADMIN_TOKEN", "unset", "bearer token of the admin endpoint; or ADMIN_TOKEN_FILE", secret: true),
         .init("MLFLOW_TRACKING_TOKEN", "unset", "MLflow registry bearer token; or MLFLOW_TRACKING_TOKEN_FILE", secret: true),
         .init("MLFLOW_TRACKING_PASSWORD", "unset", "MLflow registry basic-auth password; or MLFLOW_TRACKING_PASSWORD_FILE", secret: true),
         .init("DEMO_SPEEDUP", "1", "consumerd demo: replay speed of the bundled ticks"),
@@ -74,12 +88,7 @@ struct DaemonConfiguration: Sendable {
             output: try reader.topic("OUTPUT_TOPIC", default: "ticks.predictions"),
             deadLetter: try reader.topic("DLQ_TOPIC", default: "ticks.features.dlq")
         )
-        let variant: ModelVariant
-        do {
-            variant = try ModelVariant(parsing: reader.string("MODEL_VARIANT") ?? "ml")
-        } catch {
-            throw ConfigurationError(variable: "MODEL_VARIANT", reason: "\(error)")
-        }
+        let modelSpec = try ModelSpec.fromEnvironment(reader)
         let maxRecordBytes = try reader.integer("MAX_RECORD_BYTES", default: 900_000, in: 1...100_000_000)
         let messageMaxBytes = Self.producerMessageMaxBytes(kafka)
         guard maxRecordBytes <= messageMaxBytes - 16_384 else {
@@ -97,9 +106,9 @@ struct DaemonConfiguration: Sendable {
         return DaemonConfiguration(
             kafka: kafka,
             topics: topics,
-            modelVariant: variant,
-            modelPath: reader.string("MODEL_PATH") ?? "config/models/xgb-volatility-5feat.json",
-            baselinePath: reader.string("BASELINE_PATH") ?? "config/models/baseline.json",
+            modelVariant: modelSpec.variant,
+            modelPath: modelSpec.modelPath,
+            baselinePath: modelSpec.baselinePath,
             metricsHost: reader.string("METRICS_HOST") ?? "0.0.0.0",
             metricsPort: try reader.integer("METRICS_PORT", default: 8001, in: 0...65_535),
             maxRecordBytes: maxRecordBytes,
@@ -118,6 +127,8 @@ struct DaemonConfiguration: Sendable {
                     seconds: try reader.double("CONSUMERD_FAULT_STALL_SECONDS", default: 10, in: 0...3600)
                 )
             },
+            modelSpec: modelSpec,
+            model: try ModelSettings.fromEnvironment(reader),
             unsafeOverrides: allowUnsafe ? violations : []
         )
     }
@@ -185,21 +196,6 @@ struct EnvironmentReader {
     func string(_ name: String) -> String? {
         guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value
-    }
-
-    /// A secret: the value of `NAME`, or the content of the file `NAME_FILE` names (one trailing newline
-    /// stripped); `nil` when neither is set. Both set, or an unreadable file, stop start-up naming the variable.
-    /// Callers must never log the value.
-    func secret(_ name: String, readFile: SecretFiles.Reader = SecretFiles.readFromDisk) throws(ConfigurationError) -> String? {
-        let fileVariable = name + SecretFiles.suffix
-        guard let path = string(fileVariable) else { return environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        if string(name) != nil {
-            throw ConfigurationError(variable: fileVariable, reason: "\(name) is set too: set one of them")
-        }
-        switch readFile(path) {
-        case .success(let value): return value
-        case .failure(let error): throw ConfigurationError(variable: fileVariable, reason: "cannot read '\(path)': \(error.reason)")
-        }
     }
 
     /// `1`/`true`/`yes` or `0`/`false`/`no` (unset: false).

@@ -3,8 +3,9 @@ import Logging
 /// Which log lines get through when the same warning repeats (a broker flapping, all brokers down): an I/O-free
 /// value type, shared by every handler through ``LogRateLimiter``.
 ///
-/// - Only `warning` and `error` lines are limited; `critical` always passes and so does everything below
-///   `warning` (the info lines tests and operators count, e.g. one per state rebuild, are never dropped).
+/// - Only `warning` and `error` lines are limited, and librdkafka's own lines from `info` up (its connection
+///   chatter); `critical` always passes and so do consumerd's lines below `warning` (the info lines tests and
+///   operators count, e.g. one per state rebuild, are never dropped).
 /// - Lines are identical when their logger, level and message agree once every run of digits is read as one
 ///   digit (librdkafka's "after 12ms", ports and broker ids vary between otherwise identical lines).
 /// - Each such line passes at most ``perKeyLimit`` times in any ``windowSeconds``; all limited lines together at
@@ -30,8 +31,8 @@ struct LogRateLimit: Sendable {
         self.totalLimit = totalLimit
     }
 
-    static func isLimited(_ level: Logger.Level) -> Bool {
-        level == .warning || level == .error
+    static func isLimited(_ level: Logger.Level, fromLibrdkafka: Bool = false) -> Bool {
+        level == .warning || level == .error || (fromLibrdkafka && (level == .info || level == .notice))
     }
 
     /// The key under which repeated lines count as identical.
@@ -51,8 +52,8 @@ struct LogRateLimit: Sendable {
     }
 
     /// Decides about one line at `now` (monotonic seconds).
-    mutating func admit(label: String, level: Logger.Level, message: String, now: Double) -> Decision {
-        guard Self.isLimited(level) else { return .emit(suppressed: 0) }
+    mutating func admit(label: String, level: Logger.Level, message: String, now: Double, fromLibrdkafka: Bool = false) -> Decision {
+        guard Self.isLimited(level, fromLibrdkafka: fromLibrdkafka) else { return .emit(suppressed: 0) }
         let key = Self.key(label: label, level: level, message: message)
         let horizon = now - windowSeconds
         allEmitted.removeAll { $0 <= horizon }

@@ -13,10 +13,12 @@ final class LogRateLimiter: Sendable {
         self.clock = clock
     }
 
-    func admit(label: String, level: Logger.Level, message: String) -> LogRateLimit.Decision {
-        guard LogRateLimit.isLimited(level) else { return .emit(suppressed: 0) }
+    func admit(label: String, level: Logger.Level, message: String, fromLibrdkafka: Bool) -> LogRateLimit.Decision {
+        guard LogRateLimit.isLimited(level, fromLibrdkafka: fromLibrdkafka) else { return .emit(suppressed: 0) }
         let now = clock()
-        return state.withLock { $0.admit(label: label, level: level, message: message, now: now) }
+        return state.withLock {
+            $0.admit(label: label, level: level, message: message, now: now, fromLibrdkafka: fromLibrdkafka)
+        }
     }
 }
 
@@ -47,7 +49,10 @@ struct RateLimitedLogHandler<Wrapped: LogHandler>: LogHandler {
     }
 
     func log(event: LogEvent) {
-        switch limiter.admit(label: label, level: event.level, message: "\(event.message)") {
+        let source = event.metadata?["source"] ?? wrapped.metadata["source"]
+        let fromLibrdkafka: Bool
+        if case .string("librdkafka") = source { fromLibrdkafka = true } else { fromLibrdkafka = false }
+        switch limiter.admit(label: label, level: event.level, message: "\(event.message)", fromLibrdkafka: fromLibrdkafka) {
         case .drop:
             return
         case .emit(let suppressed):

@@ -37,7 +37,7 @@ import Testing
             #expect(text.contains("  ADMIN_TOKEN [default: unset]"))
             for line in result.stdout { #expect(line.count <= 80, "\(arguments): too wide: \(line)") }
             // Defaults are never wrapped into column 0.
-            #expect(!result.stdout.contains { $0.hasPrefix("default") || $0.hasPrefix("[default") })
+            #expect(!result.stdout.contains { $0.hasPrefix("default:") || $0.hasPrefix("[default") })
         }
     }
 
@@ -84,7 +84,7 @@ import Testing
         let environment = ["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_PRODUCER_CONF_ACKS": "1"]
         let refused = try Self.runToExit(["config"], environment: environment)
         #expect(refused.status == 2)
-        #expect(refused.stderr.contains("KAFKA_PRODUCER_CONF_ACKS sets acks=1, but consumerd needs acks=all"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("KAFKA_PRODUCER_CONF_ACKS: sets acks=1, but consumerd needs acks=all"), "\(refused.stderr)")
         let allowed = try Self.runToExit(["config"], environment: environment.merging(["UNSAFE_ALLOW_OVERRIDES": "1"]) { _, new in new })
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(allowed.stdout.contains { $0.contains("acks") && $0.contains("1  <- environment (KAFKA_PRODUCER_CONF_ACKS)") }, "\(allowed.stdout)")
