@@ -34,7 +34,7 @@ import Testing
             let text = result.stdout.joined(separator: "\n")
             #expect(text.contains("  KAFKA_BOOTSTRAP_SERVERS [default: required by run]"), "\(arguments): \(text)")
             #expect(text.contains("  UNSAFE_ALLOW_OVERRIDES [default: 0]"))
-            #expect(text.contains("  ADMIN_TOKEN [default: unset]"))
+            #expect(text.contains("  ADMIN_TOKEN [default: unset"))
             for line in result.stdout { #expect(line.count <= 80, "\(arguments): too wide: \(line)") }
             // Defaults are never wrapped into column 0.
             #expect(!result.stdout.contains { $0.hasPrefix("default:") || $0.hasPrefix("[default") })
