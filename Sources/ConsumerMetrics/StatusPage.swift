@@ -209,8 +209,15 @@ function render(s) {
 function renderModel(model) {
   $("model-lifecycle").hidden = !model;
   if (!model) return;
+  // GET /model: {"active": {variant, version, source, ...}, "shadow": {...} | null, "fallback": {enabled, active, reason}, ...}
+  const active = model.active || model;
   const shown = {};
-  for (const key of ["variant", "version", "source", "fallback", "shadow"]) if (key in model) shown[key] = model[key];
+  for (const key of ["variant", "version", "source"]) if (active[key] != null) shown[key] = active[key];
+  const f = model.fallback;
+  if (f && typeof f === "object") shown.fallback = f.active ? "active" + (f.reason ? " (" + f.reason + ")" : "") : (f.enabled ? "armed" : "off");
+  shown.shadow = model.shadow ? (model.shadow.variant + " " + (model.shadow.version || "")).trim() : "none";
+  if (model.set_by) shown["set by"] = model.set_by;
+  if (model.loaded_at) shown["loaded at"] = model.loaded_at;
   fillTable("model-lifecycle-table", Object.keys(shown).length ? shown : model);
 }
 async function refresh() {

@@ -10,7 +10,9 @@ import Logging
 ///   digit (librdkafka's "after 12ms", ports and broker ids vary between otherwise identical lines).
 /// - Each such line passes at most ``perKeyLimit`` times in any ``windowSeconds``; all limited lines together at
 ///   most ``totalLimit`` times. Sliding windows, so no burst straddles a boundary.
-/// - What was dropped is counted per line and reported on the next line of that kind that passes.
+/// - What was dropped is counted per line and reported on the next line of that kind that passes; when none comes,
+///   a summary line (the dropped message with `suppressed=N`) is due once the line's window has room again
+///   (``dueSummaries(now:)``; summaries count against the total too).
 struct LogRateLimit: Sendable {
     enum Decision: Equatable {
         /// Write the line; `suppressed` identical lines were dropped since the last one written.
@@ -24,6 +26,16 @@ struct LogRateLimit: Sendable {
     private var emitted: [String: [Double]] = [:]
     private var suppressed: [String: Int] = [:]
     private var allEmitted: [Double] = []
+    /// The last dropped line of each key with a pending count, for its summary.
+    private var lastDropped: [String: Summary] = [:]
+
+    /// A line standing for the dropped lines of one kind.
+    struct Summary: Equatable {
+        var label: String
+        var level: Logger.Level
+        var message: String
+        var suppressed: Int
+    }
 
     init(windowSeconds: Double = 60, perKeyLimit: Int = 3, totalLimit: Int = 20) {
         self.windowSeconds = windowSeconds
@@ -62,14 +74,38 @@ struct LogRateLimit: Sendable {
         guard times.count < perKeyLimit, allEmitted.count < totalLimit else {
             emitted[key] = times
             suppressed[key, default: 0] += 1
+            lastDropped[key] = Summary(label: label, level: level, message: message, suppressed: 0)
             return .drop
         }
         times.append(now)
         emitted[key] = times
         allEmitted.append(now)
+        lastDropped[key] = nil
         let dropped = suppressed.removeValue(forKey: key) ?? 0
         // Keys not seen for a window hold nothing worth keeping (bounded memory with varying messages).
         if emitted.count > 1024 { emitted = emitted.filter { !$0.value.isEmpty } }
         return .emit(suppressed: dropped)
+    }
+
+    /// Summaries of kinds whose dropped lines were never reported and that may be written again now; each is
+    /// counted as written. Cheap when nothing is pending.
+    mutating func dueSummaries(now: Double) -> [Summary] {
+        guard !lastDropped.isEmpty else { return [] }
+        let horizon = now - windowSeconds
+        allEmitted.removeAll { $0 <= horizon }
+        var due: [Summary] = []
+        for (key, var summary) in lastDropped.sorted(by: { $0.key < $1.key }) {
+            guard allEmitted.count < totalLimit else { break }
+            var times = emitted[key, default: []]
+            times.removeAll { $0 <= horizon }
+            guard times.count < perKeyLimit, let count = suppressed.removeValue(forKey: key) else { continue }
+            times.append(now)
+            emitted[key] = times
+            allEmitted.append(now)
+            lastDropped[key] = nil
+            summary.suppressed = count
+            due.append(summary)
+        }
+        return due
     }
 }

@@ -13,6 +13,12 @@ final class LogRateLimiter: Sendable {
         self.clock = clock
     }
 
+    /// Summaries due now (see ``LogRateLimit/dueSummaries(now:)``).
+    func dueSummaries() -> [LogRateLimit.Summary] {
+        let now = clock()
+        return state.withLock { $0.dueSummaries(now: now) }
+    }
+
     func admit(label: String, level: Logger.Level, message: String, fromLibrdkafka: Bool) -> LogRateLimit.Decision {
         guard LogRateLimit.isLimited(level, fromLibrdkafka: fromLibrdkafka) else { return .emit(suppressed: 0) }
         let now = clock()
@@ -49,6 +55,11 @@ struct RateLimitedLogHandler<Wrapped: LogHandler>: LogHandler {
     }
 
     func log(event: LogEvent) {
+        for summary in limiter.dueSummaries() {
+            wrapped.log(event: LogEvent(
+                level: summary.level, message: "\(summary.message)", metadata: ["suppressed": .stringConvertible(summary.suppressed)],
+                source: event.source, file: event.file, function: event.function, line: event.line))
+        }
         let source = event.metadata?["source"] ?? wrapped.metadata["source"]
         let fromLibrdkafka: Bool
         if case .string("librdkafka") = source { fromLibrdkafka = true } else { fromLibrdkafka = false }

@@ -81,6 +81,14 @@ import Testing
         }
     }
 
+    @Test func droppedLinesNeverReportedElsewhereGetASummary() {
+        var limit = LogRateLimit(windowSeconds: 60, perKeyLimit: 3, totalLimit: 20)
+        for tick in 0..<10 { _ = limit.admit(label: "c", level: .error, message: "down \(tick)", now: Double(tick) / 10) }
+        #expect(limit.dueSummaries(now: 30).isEmpty, "the window is still full")
+        #expect(limit.dueSummaries(now: 61) == [LogRateLimit.Summary(label: "c", level: .error, message: "down 9", suppressed: 7)])
+        #expect(limit.dueSummaries(now: 62).isEmpty)
+    }
+
     @Test func helpTableFitsEightyColumns() {
         let text = HelpText.variables(intro: "Variables:")
         for line in text.split(separator: "\n") { #expect(line.count <= 78, "too wide: \(line)") }

@@ -97,7 +97,12 @@ import Testing
         for (key, value) in Self.table(dom, "dead-letters") {
             same(value, #"volatility_consumer_dlq_records_total{error_type="\#(key)"}"#)
         }
-        #expect(Self.table(dom, "skips").count == 2 && Self.table(dom, "errors").count == 8 && Self.table(dom, "dead-letters").count == 4)
+        // Every labelled series is on the page, none missing.
+        func series(_ family: String) -> Int { exposition.split(separator: "\n").filter { $0.hasPrefix(family + "{") }.count }
+        #expect(Self.table(dom, "skips").count == series("volatility_consumer_records_skipped_total"))
+        #expect(Self.table(dom, "errors").count == series("volatility_consumer_errors_total"))
+        #expect(Self.table(dom, "dead-letters").count == series("volatility_consumer_dlq_records_total"))
+        #expect(!Self.table(dom, "errors").isEmpty)
         // Positive rate = positives / all delivered predictions, as the page computes it from /status.
         let positive = metricValue(exposition, #"volatility_consumer_predictions_total{variant="ml",prediction="1"}"#) ?? -1
         let negative = metricValue(exposition, #"volatility_consumer_predictions_total{variant="ml",prediction="0"}"#) ?? -1
@@ -106,8 +111,16 @@ import Testing
         #expect(Self.figure(dom, "proc-p50").flatMap(Double.init) != nil && Self.figure(dom, "e2e-p99").flatMap(Double.init) != nil)
         #expect(Self.figure(dom, "mode") == "run")
         #expect(dom.contains(#"id="daemon-table""#) && dom.contains(#"data-key="input_topic" data-value="ticks.features""#))
-        // No /model endpoint on this daemon: the lifecycle panel stays hidden.
-        #expect(dom.contains(#"<section id="model-lifecycle" hidden="""#), "the model panel is shown without /model")
+        // The lifecycle panel follows GET /model: shown with the active model when it answers 200, hidden on 404.
+        let model = httpGet("http://\(metrics)/model")
+        if model?.status == 200 {
+            #expect(!dom.contains(#"<section id="model-lifecycle" hidden"#), "the model panel is hidden although /model answers")
+            let lifecycle = Self.table(dom, "model-lifecycle-table")
+            #expect(lifecycle["variant"] == "ml" && lifecycle["shadow"] == "none" && lifecycle["fallback"] != nil, "\(lifecycle)")
+        } else {
+            #expect(model?.status == 404)
+            #expect(dom.contains(#"<section id="model-lifecycle" hidden="""#), "the model panel is shown without /model")
+        }
 
         let screenshot = ProcessInfo.processInfo.environment["STATUS_SCREENSHOT"]
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("consumerd-status-\(UUID().uuidString).png").path
