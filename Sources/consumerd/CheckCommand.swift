@@ -5,7 +5,7 @@ import StreamConsumer
 
 /// `consumerd check`: the configuration, then the brokers, the topics and the model, as `consumerd run` would
 /// meet them. Exit 0 when all is well, 1 with one line per problem, 2 for an invalid configuration.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check the configuration, the brokers, the topics and the model without processing anything.",
@@ -18,7 +18,7 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the brokers' answer.")
     var timeout: Double = 10
 
-    func run() throws {
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let configuration: DaemonConfiguration
         do {
@@ -40,13 +40,18 @@ struct CheckCommand: ParsableCommand {
         printLine("ok   configuration (\(Banner.guaranteeName(configuration.guarantee)), group \(configuration.kafka.groupId))")
 
         var problems: [String] = []
+        // The daemon's own loader: MODEL_CONFIG_FILE, fallback and shadow are checked as `run` would meet them.
         do {
-            let model = try LoadedModel.load(
-                variant: configuration.modelVariant, modelPath: configuration.modelPath, baselinePath: configuration.baselinePath)
-            printLine("ok   model \(model.variant.rawValue) \(model.version) (\(model.path))")
+            let spec = try ModelSpec.effective(environment: configuration.modelSpec, configFile: configuration.model.configFile)
+            let models = try await ModelLoader(fallbackToBaseline: configuration.model.fallbackToBaseline, registry: nil).load(spec)
+            let model = models.set.active
+            printLine("ok   model \(model.variant.rawValue) \(model.version) (\(model.path), \(models.activeSource.rawValue))")
+            if let shadow = models.set.shadow { printLine("ok   shadow model \(shadow.variant.rawValue) \(shadow.version)") }
+            for note in models.notes { printLine("note \(note)") }
+        } catch let error as ModelSpecError {
+            problems.append("MODEL_CONFIG_FILE: \(error)")
         } catch {
-            let variable = configuration.modelVariant == .ml ? "MODEL_PATH" : "BASELINE_PATH"
-            problems.append("\(variable): the model does not load: \(error)")
+            problems.append("the model does not load: \(error)")
         }
 
         let topics: [String: Int]?
