@@ -8,8 +8,11 @@ import Logging
 ///   operators count, e.g. one per state rebuild, are never dropped).
 /// - Lines are identical when their logger, level and message agree once every run of digits is read as one
 ///   digit (librdkafka's "after 12ms", ports and broker ids vary between otherwise identical lines).
-/// - Each such line passes at most ``perKeyLimit`` times in any ``windowSeconds``; all limited lines together at
-///   most ``totalLimit`` times. Sliding windows, so no burst straddles a boundary.
+/// - Each such line passes at most ``perKeyLimit`` times in any ``windowSeconds``; its repeats pass only while all
+///   limited lines together stay under ``totalLimit`` in the window. The first line of a kind in a window always
+///   passes (a new, different warning, such as "fetching paused" amid connection errors, is never starved), so the
+///   total exceeds ``totalLimit`` only with more distinct kinds than that. Sliding windows: no burst straddles a
+///   boundary.
 /// - What was dropped is counted per line and reported on the next line of that kind that passes; when none comes,
 ///   a summary line (the dropped message with `suppressed=N`) is due once the line's window has room again
 ///   (``dueSummaries(now:)``; summaries count against the total too).
@@ -71,7 +74,7 @@ struct LogRateLimit: Sendable {
         allEmitted.removeAll { $0 <= horizon }
         var times = emitted[key, default: []]
         times.removeAll { $0 <= horizon }
-        guard times.count < perKeyLimit, allEmitted.count < totalLimit else {
+        guard times.isEmpty || (times.count < perKeyLimit && allEmitted.count < totalLimit) else {
             emitted[key] = times
             suppressed[key, default: 0] += 1
             lastDropped[key] = Summary(label: label, level: level, message: message, suppressed: 0)

@@ -62,17 +62,21 @@ import Testing
         // The next one after the window carries the count of what was dropped.
         let next = limit.admit(label: "c", level: .warning, message: "connect failed after 1ms", now: 60.5)
         #expect(next == .emit(suppressed: 597))
-        // Many different warnings: 20 per sliding minute in total, whatever the split.
+        // Ten different warnings repeating: 20 per sliding minute in total, whatever the split.
         var total = LogRateLimit(windowSeconds: 60, perKeyLimit: 3, totalLimit: 20)
         var times: [Double] = []
         for tick in 0..<1200 {
             let now = Double(tick) / 10
-            if case .emit = total.admit(label: "c", level: .error, message: "problem \(Character(UnicodeScalar(65 + tick % 26)!))", now: now) {
+            if case .emit = total.admit(label: "c", level: .error, message: "problem \(Character(UnicodeScalar(65 + tick % 10)!))", now: now) {
                 times.append(now)
             }
         }
         for start in times { #expect(times.filter { $0 >= start && $0 < start + 60 }.count <= 20) }
         #expect(times.count >= 20)
+        // A new kind of warning is never starved by the budget.
+        var busy = LogRateLimit(windowSeconds: 60, perKeyLimit: 3, totalLimit: 20)
+        for tick in 0..<200 { _ = busy.admit(label: "c", level: .warning, message: "error \(Character(UnicodeScalar(65 + tick % 10)!))", now: Double(tick) / 100) }
+        #expect(busy.admit(label: "c", level: .warning, message: "fetching paused: outputs are backing up", now: 2.5) == .emit(suppressed: 0))
         // Info lines and critical lines are never limited.
         var other = LogRateLimit()
         for tick in 0..<100 {
