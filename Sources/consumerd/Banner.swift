@@ -6,7 +6,8 @@ import StreamConsumer
 /// The start-up banner (one log line naming what runs against what) and the matching `/status` section.
 enum Banner {
     static func log(
-        _ configuration: DaemonConfiguration, mode: DaemonMode, model: LoadedModel, bootstrapServers: String, logger: Logger
+        _ configuration: DaemonConfiguration, mode: DaemonMode, model: LoadedModel, modelSource: String,
+        bootstrapServers: String, logger: Logger
     ) {
         let topics = configuration.topics
         let overrides = (configuration.kafka.commonProperties + configuration.kafka.consumerProperties
@@ -18,6 +19,7 @@ enum Banner {
             "mode": .string(mode.rawValue),
             "variant": .string(model.variant.rawValue),
             "model_version": .string(model.version),
+            "model_source": .string(modelSource),
             "topics": .dictionary([
                 "input": .string(topics.input), "output": .string(topics.output), "dead_letter": .string(topics.deadLetter),
             ]),

@@ -131,7 +131,8 @@ enum Daemon {
                 bootstrapServers: bootstrapServers, logger: logger
             )
         }
-        Banner.log(configuration, mode: mode, model: model, bootstrapServers: bootstrapServers, logger: logger)
+        Banner.log(
+            configuration, mode: mode, model: model, modelSource: models.activeSource.rawValue, bootstrapServers: bootstrapServers, logger: logger)
         metrics.setStatusSection("daemon") {
             Banner.statusSection(configuration, mode: mode, bootstrapServers: bootstrapServers)
         }
