@@ -134,7 +134,7 @@ public final class MetricsServer: Service, Sendable {
             self.sampler.withLock { $0 = task }
             self.logger.info(
                 "metrics endpoint listening",
-                metadata: ["metrics.host": "\(host)", "metrics.port": "\(actualPort)"]
+                metadata: ["metrics.host": "\(host)", "metrics.port": .stringConvertible(actualPort)]
             )
             self.onListening(host, actualPort)
             return actualPort
