@@ -9,10 +9,11 @@ import Logging
 /// - Lines are identical when their logger, level and message agree once every run of digits is read as one
 ///   digit (librdkafka's "after 12ms", ports and broker ids vary between otherwise identical lines).
 /// - Each such line passes at most ``perKeyLimit`` times in any ``windowSeconds``; its repeats pass only while all
-///   limited lines together stay under ``totalLimit`` in the window. The first line of a kind in a window always
-///   passes (a new, different warning, such as "fetching paused" amid connection errors, is never starved), so the
-///   total exceeds ``totalLimit`` only with more distinct kinds than that. Sliding windows: no burst straddles a
-///   boundary.
+///   limited lines together stay under ``totalLimit`` minus ``reservedForNewKinds`` in the window. The first line
+///   of a kind in a window always passes (a new, different warning, such as "fetching paused" amid connection
+///   errors, is never starved); the reserve keeps room for those, so the total exceeds ``totalLimit`` only when
+///   more than ``reservedForNewKinds`` new kinds arrive after the repeats used their share. Sliding windows: no
+///   burst straddles a boundary.
 /// - What was dropped is counted per line and reported on the next line of that kind that passes; when none comes,
 ///   a summary line (the dropped message with `suppressed=N`) is due once the line's window has room again
 ///   (``dueSummaries(now:)``; summaries count against the total too).
@@ -26,6 +27,7 @@ struct LogRateLimit: Sendable {
     var windowSeconds: Double = 60
     var perKeyLimit = 3
     var totalLimit = 20
+    var reservedForNewKinds = 5
     private var emitted: [String: [Double]] = [:]
     private var suppressed: [String: Int] = [:]
     private var allEmitted: [Double] = []
@@ -74,7 +76,7 @@ struct LogRateLimit: Sendable {
         allEmitted.removeAll { $0 <= horizon }
         var times = emitted[key, default: []]
         times.removeAll { $0 <= horizon }
-        guard times.isEmpty || (times.count < perKeyLimit && allEmitted.count < totalLimit) else {
+        guard times.isEmpty || (times.count < perKeyLimit && allEmitted.count < totalLimit - reservedForNewKinds) else {
             emitted[key] = times
             suppressed[key, default: 0] += 1
             lastDropped[key] = Summary(label: label, level: level, message: message, suppressed: 0)
@@ -98,7 +100,7 @@ struct LogRateLimit: Sendable {
         allEmitted.removeAll { $0 <= horizon }
         var due: [Summary] = []
         for (key, var summary) in lastDropped.sorted(by: { $0.key < $1.key }) {
-            guard allEmitted.count < totalLimit else { break }
+            guard allEmitted.count < totalLimit - reservedForNewKinds else { break }
             var times = emitted[key, default: []]
             times.removeAll { $0 <= horizon }
             guard times.count < perKeyLimit, let count = suppressed.removeValue(forKey: key) else { continue }

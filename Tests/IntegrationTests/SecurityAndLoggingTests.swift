@@ -83,6 +83,7 @@ import Testing
 
         let lines = Self.jsonLines(during)
         print("broker outage of \(Int(outageSeconds)) s: \(lines.count) log lines")
+        for (line, _) in lines { print("  outage log: \(line.prefix(240))") }
         #expect(lines.allSatisfy { $0.object != nil }, "a line is not JSON")
         #expect(lines.count <= 20 * Int((outageSeconds / 60).rounded(.up)), "\(lines.map(\.line).joined(separator: "\n"))")
         #expect(!lines.isEmpty, "the outage was not logged at all")
