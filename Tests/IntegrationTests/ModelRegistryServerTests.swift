@@ -1,0 +1,119 @@
+import FeaturePipeline
+import Foundation
+import ModelRegistry
+import Testing
+
+/// The model registry against a real MLflow tracking server (`MLFLOW_BIN`, from `scripts/ensure-mlflow`): version,
+/// alias, stage and `latest` resolution with the model bytes checked; the MLmodel flavour, MLflow 3 logged-model
+/// sources and a lone `.json` artifact; the cache; a corrupt version; and, with the server stopped, the cached copy
+/// and the local file.
+@Suite(.serialized) struct ModelRegistryServerTests {
+    static let name = "volatility-xgb"
+
+    @Test(.enabled(if: MLflowServer.executable != nil, "MLFLOW_BIN is not set: run scripts/ensure-mlflow and export MLFLOW_BIN to test the registry against a real MLflow server"))
+    func resolvesCachesAndFallsBack() async throws {
+        let server = try MLflowServer()
+        defer { server.terminateNow() }
+        let registered = try server.registerTestModels(name: Self.name)
+        // Both source shapes MLflow produces: run artifacts and an MLflow 3 logged model.
+        #expect(registered.sources["v1"]?.hasPrefix("mlflow-artifacts:/") == true, "v1 source: \(registered.sources)")
+        #expect(registered.sources["v2"]?.hasPrefix("models:/m-") == true, "v2 source: \(registered.sources)")
+
+        let cacheDir = server.directory.appendingPathComponent("cache").path
+        let localFile = TestPaths.repositoryRoot.appendingPathComponent("config/models/xgb-volatility-5feat.json").path
+        let original = try Data(contentsOf: URL(fileURLWithPath: localFile))
+
+        func resolve(_ text: String, cache: String = cacheDir, fallback: String? = localFile) async throws -> ModelResolution {
+            try await ModelSourceResolver.resolve(
+                uri: ModelURI(parsing: text), trackingURI: server.trackingURI, auth: .none, cacheDir: cache, fallbackFile: fallback
+            )
+        }
+
+        // A version number, through the MLmodel file's xgboost flavour; its reference file is cached with it.
+        let v1 = try await resolve("models:/\(Self.name)/\(registered.v1)")
+        #expect(v1.source == .registry)
+        #expect(v1.version == "\(Self.name)/\(registered.v1)")
+        #expect(FileManager.default.contents(atPath: v1.modelPath) == original)
+        let reference = v1.referencePath.flatMap { FileManager.default.contents(atPath: $0) }
+        #expect(reference.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: String] } == ["kind": "reference", "model": "v1"])
+        let loaded = try LoadedModel.load(variant: .ml, modelPath: v1.modelPath, baselinePath: "")
+        #expect(loaded.version == "\(Self.name)/\(registered.v1)")
+
+        // An alias, pointing at an MLflow 3 logged model (source models:/m-…): a different model.
+        let champion = try await resolve("models:/\(Self.name)@champion")
+        #expect(champion.source == .registry)
+        #expect(champion.version == "\(Self.name)/\(registered.v2)")
+        let championBytes = try #require(FileManager.default.contents(atPath: champion.modelPath))
+        #expect(championBytes != original)
+        let championModel = try LoadedModel.load(variant: .ml, modelPath: champion.modelPath, baselinePath: "")
+        let features = FeatureVector(midpriceReturnMean: 0, midpriceReturnStd: 0.0002, bidAskSpread: 0.01, tradeIntensity: 3, orderBookImbalance: 0.1, windowSize: 10, windowDuration: 3)
+        #expect(championModel.predict(features).probability != loaded.predict(features).probability)
+        #expect(championModel.version == "\(Self.name)/\(registered.v2)")
+
+        // A stage, in any case.
+        let production = try await resolve("models:/\(Self.name)/production")
+        #expect(production.source == .registry)
+        #expect(production.version == "\(Self.name)/\(registered.v1)")
+        #expect(FileManager.default.contents(atPath: production.modelPath) == original)
+
+        // The single .json artifact of a version without an MLmodel file; `latest` is the highest version.
+        let latest = try await resolve("models:/\(Self.name)/latest")
+        #expect(latest.version == "\(Self.name)/\(registered.v4)")
+        #expect(FileManager.default.contents(atPath: latest.modelPath) == original)
+
+        // A corrupt version: rejected with the load error, nothing cached, the cache and file not used.
+        do {
+            let corrupt = try await resolve("models:/\(Self.name)/\(registered.v3)")
+            Issue.record("a corrupt model resolved: \(corrupt)")
+        } catch {
+            guard case .rejected(_, .modelDoesNotLoad(let version, _)) = error else {
+                Issue.record("unexpected error \(error)")
+                throw error
+            }
+            #expect(version == "\(Self.name)/\(registered.v3)")
+        }
+        #expect(ModelCache(root: cacheDir).entry(name: Self.name, version: registered.v3) == nil)
+
+        // Unknown alias and empty stage: rejected (the registry answered), named.
+        do {
+            _ = try await resolve("models:/\(Self.name)@nobody")
+            Issue.record("an unknown alias resolved")
+        } catch {
+            guard case .rejected(_, .notFound) = error else { throw error }
+        }
+        do {
+            _ = try await resolve("models:/\(Self.name)/Staging")
+            Issue.record("an empty stage resolved")
+        } catch {
+            guard case .rejected(_, .noVersionInStage(Self.name, "Staging")) = error else { throw error }
+        }
+
+        // The cache holds each version downloaded, with its entry.
+        let cache = ModelCache(root: cacheDir)
+        for version in [registered.v1, registered.v2, registered.v4] {
+            let entry = try #require(cache.entry(name: Self.name, version: version))
+            #expect(entry.modelVersion == "\(Self.name)/\(version)")
+        }
+
+        // Server stopped: the alias resolves to its cached copy; a URI never fetched falls back to the local file.
+        server.stop()
+        let cachedChampion = try await resolve("models:/\(Self.name)@champion")
+        #expect(cachedChampion.source == .cache)
+        #expect(cachedChampion.version == "\(Self.name)/\(registered.v2)")
+        #expect(FileManager.default.contents(atPath: cachedChampion.modelPath) == championBytes)
+        #expect(cachedChampion.registryError?.isUnavailability == true)
+
+        let emptyCache = server.directory.appendingPathComponent("empty-cache").path
+        let fromFile = try await resolve("models:/\(Self.name)@champion", cache: emptyCache)
+        #expect(fromFile.source == .file)
+        #expect(fromFile.modelPath == localFile)
+        #expect(fromFile.version == nil)
+
+        do {
+            _ = try await resolve("models:/\(Self.name)@champion", cache: emptyCache, fallback: nil)
+            Issue.record("resolved with no registry, cache or file")
+        } catch {
+            guard case .nothingAvailable(_, .unreachable, nil) = error else { throw error }
+        }
+    }
+}
