@@ -24,7 +24,7 @@ struct RegistryFetcher: Sendable {
             uri: uri, version: number, artifactLocation: location, model: model, reference: reference
         ) { path throws(RegistryError) in
             let loaded: LoadedModel
-            do {
+            do throws(ModelLoadError) {
                 loaded = try LoadedModel.load(variant: .ml, modelPath: path, baselinePath: "")
             } catch {
                 throw .modelDoesNotLoad(version: versionText, error: Self.withoutStagingPath(error, file: modelFile))

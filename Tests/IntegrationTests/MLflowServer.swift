@@ -27,7 +27,7 @@ final class MLflowServer {
 
     func start() throws {
         guard let executable = Self.executable else { throw TestFailure("MLFLOW_BIN is not set") }
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -96,8 +96,8 @@ final class MLflowServer {
         ]
         let outputFile = directory.appendingPathComponent("register.out")
         let errorFile = directory.appendingPathComponent("register.err")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = try FileHandle(forWritingTo: errorFile)
         process.standardInput = FileHandle.nullDevice

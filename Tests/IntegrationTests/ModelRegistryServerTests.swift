@@ -65,7 +65,7 @@ import Testing
         do {
             let corrupt = try await resolve("models:/\(Self.name)/\(registered.v3)")
             Issue.record("a corrupt model resolved: \(corrupt)")
-        } catch {
+        } catch let error as ModelResolutionError {
             guard case .rejected(_, .modelDoesNotLoad(let version, _)) = error else {
                 Issue.record("unexpected error \(error)")
                 throw error
@@ -78,13 +78,15 @@ import Testing
         do {
             _ = try await resolve("models:/\(Self.name)@nobody")
             Issue.record("an unknown alias resolved")
-        } catch {
-            guard case .rejected(_, .notFound) = error else { throw error }
+        } catch let error as ModelResolutionError {
+            guard case .rejected(_, let cause) = error else { throw error }
+            #expect(!cause.isUnavailability)
+            #expect(error.description.contains("nobody"))
         }
         do {
             _ = try await resolve("models:/\(Self.name)/Staging")
             Issue.record("an empty stage resolved")
-        } catch {
+        } catch let error as ModelResolutionError {
             guard case .rejected(_, .noVersionInStage(Self.name, "Staging")) = error else { throw error }
         }
 
@@ -112,7 +114,7 @@ import Testing
         do {
             _ = try await resolve("models:/\(Self.name)@champion", cache: emptyCache, fallback: nil)
             Issue.record("resolved with no registry, cache or file")
-        } catch {
+        } catch let error as ModelResolutionError {
             guard case .nothingAvailable(_, .unreachable, nil) = error else { throw error }
         }
     }
