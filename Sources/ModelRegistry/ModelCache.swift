@@ -100,13 +100,19 @@ public struct ModelCache: Sendable {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(entry).write(to: URL(fileURLWithPath: "\(staging)/\(Self.entryFileName)"))
             try fileManager.createDirectory(atPath: "\(root)/\(Self.component(uri.name))/uris", withIntermediateDirectories: true)
-            if fileManager.fileExists(atPath: target) {
-                // rename(2) cannot replace a non-empty directory: move the old copy aside first.
+            if rename(staging, target) != 0 {
+                // The version is cached already (an earlier download, or another daemon sharing the directory):
+                // rename(2) cannot replace a non-empty directory, so move the old copy aside and try again. If
+                // another writer wins that race, its complete copy of the same registry bytes stands.
                 let old = "\(root)/.old-\(UUID().uuidString)"
-                try fileManager.moveItem(atPath: target, toPath: old)
-                try? fileManager.removeItem(atPath: old)
+                if rename(target, old) == 0 { try? fileManager.removeItem(atPath: old) }
+                if rename(staging, target) != 0 {
+                    let reason = String(cString: strerror(errno))
+                    guard self.entry(name: uri.name, version: version) != nil else {
+                        throw RegistryError.cacheNotWritable(path: target, reason: reason)
+                    }
+                }
             }
-            try fileManager.moveItem(atPath: staging, toPath: target)
             if uri.reference != .version(version) {
                 let pointer = "\(root)/\(Self.component(uri.name))/uris/\(Self.component(uri.description)).json"
                 let temporary = pointer + ".tmp-\(UUID().uuidString)"
@@ -116,6 +122,8 @@ public struct ModelCache: Sendable {
                     throw CocoaError(.fileWriteUnknown)
                 }
             }
+        } catch let error as RegistryError {
+            throw error
         } catch {
             throw .cacheNotWritable(path: target, reason: Self.reason(error))
         }

@@ -34,6 +34,28 @@ import Testing
         #expect(top == ["volatility%20xgb"])
     }
 
+    @Test func storingAVersionAgainReplacesItsCopy() throws {
+        let root = try temporaryDirectory("replace")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = ModelCache(root: root)
+        let uri = try ModelURI(parsing: "models:/m@champion")
+        _ = try cache.store(uri: uri, version: 5, artifactLocation: "a", model: Data("old".utf8), reference: Data("{}".utf8)) { _ throws(RegistryError) in }
+        let second = try cache.store(uri: uri, version: 5, artifactLocation: "b", model: modelBytes, reference: nil) { _ throws(RegistryError) in }
+        #expect(cache.entry(for: uri) == second)
+        #expect(second.artifactLocation == "b")
+        #expect(second.referencePath == nil)
+        #expect(FileManager.default.contents(atPath: second.modelPath) == modelBytes)
+        #expect(!FileManager.default.fileExists(atPath: second.directory + "/model.reference.json"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["m"])
+    }
+
+    @Test func authorizationHeaders() {
+        #expect(RegistryAuth.none.headerValue == nil)
+        #expect(RegistryAuth.bearer(token: "abc").headerValue == "Bearer abc")
+        #expect(RegistryAuth.basic(username: "ops", password: "p:w").headerValue == "Basic b3BzOnA6dw==")
+        #expect(!RegistryAuth.basic(username: "ops", password: "p:w").description.contains("p:w"))
+    }
+
     @Test func aFailedVerificationLeavesNoEntry() throws {
         let root = try temporaryDirectory("verify")
         defer { try? FileManager.default.removeItem(atPath: root) }
