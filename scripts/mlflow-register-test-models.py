@@ -71,7 +71,7 @@ def main():
         d1 = os.path.join(scratch, "v1")
         write_model_dir(d1, original, reference={"kind": "reference", "model": "v1"})
         run_id, source = log_run_model(client, experiment_id, d1)
-        v1 = client.create_model_version(name, source, run_id=run_id)
+        v1 = client.create_model_version(name, source, run_id=run_id, await_creation_for=0)
         client.transition_model_version_stage(name, v1.version, "Production")
         out["v1"] = int(v1.version)
         out["sources"]["v1"] = v1.source
@@ -82,7 +82,7 @@ def main():
         logged = client.create_logged_model(experiment_id, name="volatility-v2")
         client.log_model_artifacts(logged.model_id, d2)
         client.finalize_logged_model(logged.model_id, "READY")
-        v2 = client.create_model_version(name, f"models:/{logged.model_id}", model_id=logged.model_id)
+        v2 = client.create_model_version(name, f"models:/{logged.model_id}", model_id=logged.model_id, await_creation_for=0)
         client.set_registered_model_alias(name, "champion", v2.version)
         out["v2"] = int(v2.version)
         out["sources"]["v2"] = v2.source
@@ -91,7 +91,7 @@ def main():
         d3 = os.path.join(scratch, "v3")
         write_model_dir(d3, original[: len(original) // 2])
         run_id, source = log_run_model(client, experiment_id, d3)
-        v3 = client.create_model_version(name, source, run_id=run_id)
+        v3 = client.create_model_version(name, source, run_id=run_id, await_creation_for=0)
         out["v3"] = int(v3.version)
         out["sources"]["v3"] = v3.source
 
@@ -99,7 +99,7 @@ def main():
         d4 = os.path.join(scratch, "v4")
         write_model_dir(d4, original, mlmodel=False, file_name="volatility.json")
         run_id, source = log_run_model(client, experiment_id, d4)
-        v4 = client.create_model_version(name, source, run_id=run_id)
+        v4 = client.create_model_version(name, source, run_id=run_id, await_creation_for=0)
         out["v4"] = int(v4.version)
         out["sources"]["v4"] = v4.source
     print(json.dumps(out), flush=True)

@@ -44,9 +44,13 @@ public enum ModelResolutionError: Error, Sendable, Equatable, CustomStringConver
     case rejected(uri: ModelURI, error: RegistryError)
     /// The registry is unavailable, nothing is cached for this URI, and the local file is unset or missing.
     case nothingAvailable(uri: ModelURI, registryError: RegistryError, fallbackFile: String?)
+    /// A model URI was given (e.g. by `MODEL_CONFIG_FILE` on reload) but `MLFLOW_TRACKING_URI` is not set.
+    case noTrackingServer(uri: ModelURI)
 
     public var description: String {
         switch self {
+        case .noTrackingServer(let uri):
+            return "model \(uri) needs MLFLOW_TRACKING_URI (the MLflow tracking server), which is not set"
         case .rejected(let uri, let error):
             return "model \(uri) rejected: \(error)"
         case .nothingAvailable(let uri, let error, let file):

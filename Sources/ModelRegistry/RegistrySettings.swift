@@ -63,6 +63,21 @@ public struct RegistrySettings: Sendable, Equatable {
         return RegistrySettings(modelURI: modelURI, trackingURI: trackingURI, auth: auth, cacheDirectory: cacheDirectory)
     }
 
+    /// Resolves `uri` (default ``modelURI``; a reload may name another, e.g. from `MODEL_CONFIG_FILE`) against these
+    /// settings' server, credentials and cache: registry, else cache, else `fallbackFile` (`MODEL_PATH`).
+    /// Returns `nil` when there is no URI (the registry is not used: load `MODEL_PATH` as before).
+    public func resolve(
+        _ uri: ModelURI? = nil,
+        fallbackFile: String?,
+        limits: RegistryLimits = RegistryLimits()
+    ) async throws(ModelResolutionError) -> ModelResolution? {
+        guard let uri = uri ?? modelURI else { return nil }
+        guard let trackingURI else { throw .noTrackingServer(uri: uri) }
+        return try await ModelSourceResolver.resolve(
+            uri: uri, trackingURI: trackingURI, auth: auth, cacheDir: cacheDirectory, fallbackFile: fallbackFile, limits: limits
+        )
+    }
+
     /// Parses a model URI variable (`MODEL_URI`, `SHADOW_MODEL_URI`, a `model_uri` config key); `nil` stays `nil`.
     public static func parseURI(_ text: String?, variable: String) throws(RegistrySettingsError) -> ModelURI? {
         guard let text else { return nil }

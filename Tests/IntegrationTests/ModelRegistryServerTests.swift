@@ -23,9 +23,13 @@ import Testing
         let localFile = TestPaths.repositoryRoot.appendingPathComponent("config/models/xgb-volatility-5feat.json").path
         let original = try Data(contentsOf: URL(fileURLWithPath: localFile))
 
+        // The daemon's limits (10 s per request, 30 s in all) with room for a loaded 2-core machine: pass or fail
+        // must not depend on how fast the server answers.
+        let generousLimits = RegistryLimits(requestTimeoutSeconds: 120, totalTimeoutSeconds: 600)
         func resolve(_ text: String, cache: String = cacheDir, fallback: String? = localFile) async throws -> ModelResolution {
             try await ModelSourceResolver.resolve(
-                uri: ModelURI(parsing: text), trackingURI: server.trackingURI, auth: .none, cacheDir: cache, fallbackFile: fallback
+                uri: ModelURI(parsing: text), trackingURI: server.trackingURI, auth: .none, cacheDir: cache, fallbackFile: fallback,
+                limits: generousLimits
             )
         }
 

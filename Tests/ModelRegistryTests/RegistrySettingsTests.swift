@@ -34,6 +34,15 @@ import Testing
         #expect(settings.cacheDirectory == "/var/cache/consumerd/models")
     }
 
+    @Test func resolveWithoutAURIOrServer() async throws {
+        let none = try RegistrySettings.fromEnvironment([:])
+        #expect(try await none.resolve(fallbackFile: "config/models/xgb-volatility-5feat.json") == nil)
+        let uri = ModelURI(name: "m", reference: .alias("champion"))
+        await #expect(throws: ModelResolutionError.noTrackingServer(uri: uri)) {
+            try await none.resolve(uri, fallbackFile: nil)
+        }
+    }
+
     @Test(arguments: [
         (["MODEL_URI": "models:/m/Prod", "MLFLOW_TRACKING_URI": "http://h"], "MODEL_URI"),
         (["MODEL_URI": "models:/m/1"], "MLFLOW_TRACKING_URI"),
