@@ -22,7 +22,7 @@ struct MLflowHTTP: Sendable {
         self.limits = limits
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = limits.requestTimeoutSeconds
-        configuration.timeoutIntervalForResource = limits.requestTimeoutSeconds
+        configuration.timeoutIntervalForResource = limits.totalTimeoutSeconds
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.httpShouldSetCookies = false
         self.session = URLSession(configuration: configuration)
@@ -141,7 +141,8 @@ struct MLflowHTTP: Sendable {
 
 /// Bounds on registry traffic, so a dead or hostile server cannot hang or exhaust a reload.
 public struct RegistryLimits: Sendable, Equatable {
-    /// Per request: no answer (or no further bytes) for this long fails the request.
+    /// Per request: no answer (or no further bytes) for this long fails the request (a whole download may take up
+    /// to ``totalTimeoutSeconds``).
     public var requestTimeoutSeconds: Double
     /// Largest response or artifact accepted.
     public var maxResponseBytes: Int
