@@ -3,6 +3,7 @@ import ConsumerMetrics
 import FeaturePipeline
 import Foundation
 import Logging
+import ModelRegistry
 import ServiceLifecycle
 import StreamConsumer
 import UnixSignals
@@ -19,10 +20,12 @@ struct RunCommand: AsyncParsableCommand {
         let hangUps = await ReloadService.trapHangUps()
         let environment = ProcessInfo.processInfo.environment
         let configuration: DaemonConfiguration
+        let registrySettings: RegistrySettings
         do {
             let logSetup = try LogSetup.fromEnvironment(environment)
             logSetup.bootstrap()
             configuration = try DaemonConfiguration.fromEnvironment(environment)
+            registrySettings = try RegistrySettings.fromEnvironment(environment)
         } catch {
             throw exitForStartupFailure("\(error)")
         }
@@ -32,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
         let models: LoadedModels
         do {
             let spec = try ModelSpec.effective(environment: configuration.modelSpec, configFile: modelSettings.configFile)
-            models = try await ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil).load(spec)
+            models = try await ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(registrySettings)).load(spec)
         } catch let error as ModelSpecError {
             throw exitForStartupFailure("MODEL_CONFIG_FILE: \(error)")
         } catch {
@@ -54,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
         let modelBoard = ModelStatusBoard()
         let modelManager = ModelManager(
             settings: modelSettings,
-            loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil),
+            loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(registrySettings)),
             switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
             environmentSpec: configuration.modelSpec, initial: models
         )
