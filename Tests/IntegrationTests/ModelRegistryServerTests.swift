@@ -6,12 +6,27 @@ import Testing
 /// The model registry against a real MLflow tracking server (`MLFLOW_BIN`, from `scripts/ensure-mlflow`): version,
 /// alias, stage and `latest` resolution with the model bytes checked; the MLmodel flavour, MLflow 3 logged-model
 /// sources and a lone `.json` artifact; the cache; a corrupt version; and, with the server stopped, the cached copy
-/// and the local file.
+/// and the local file. Then the daemon: started from an alias, reloaded (SIGHUP) to a corrupt version (kept, counted)
+/// and to a stage, and with the server stopped to its cached copy — on `/model` and the metrics.
 @Suite(.serialized) struct ModelRegistryServerTests {
     static let name = "volatility-xgb"
 
+    /// The active model on the daemon's `GET /model`.
+    static func active(_ address: String) -> (version: String, source: String, path: String)? {
+        guard let body = httpGet("http://\(address)/model")?.body,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any],
+            let active = object["active"] as? [String: Any],
+            let version = active["version"] as? String, let source = active["source"] as? String, let path = active["path"] as? String
+        else { return nil }
+        return (version, source, path)
+    }
+
+    static func metric(_ address: String, _ series: String) -> Double {
+        metricValue(httpGet("http://\(address)/metrics")?.body ?? "", series) ?? -1
+    }
+
     @Test(.enabled(if: MLflowServer.executable != nil, "MLFLOW_BIN is not set: run scripts/ensure-mlflow and export MLFLOW_BIN to test the registry against a real MLflow server"))
-    func resolvesCachesAndFallsBack() async throws {
+    func resolvesCachesFallsBackAndFeedsTheDaemon() async throws {
         let server = try MLflowServer()
         defer { server.terminateNow() }
         let registered = try server.registerTestModels(name: Self.name)
@@ -101,8 +116,42 @@ import Testing
             #expect(entry.modelVersion == "\(Self.name)/\(version)")
         }
 
+        // The daemon: starts from the alias through the registry; a reload to the corrupt version keeps the model
+        // and counts the error; a reload to a stage switches to that version.
+        let cluster = try MockClusterProcess(partitions: 1)
+        let config = server.directory.appendingPathComponent("model-config.json")
+        try Data("{}".utf8).write(to: config)
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: daemonEnvironment(bootstrap: cluster.bootstrap, extra: [
+            "MODEL_URI": "models:/\(Self.name)@champion", "MLFLOW_TRACKING_URI": server.trackingURI.absoluteString,
+            "MODEL_CACHE_DIR": server.directory.appendingPathComponent("daemon-cache").path, "MODEL_CONFIG_FILE": config.path,
+        ]))
+        let address = try #require(daemon.waitForLine(prefix: "METRICS=", timeoutSeconds: 120), "\(daemon.stderr.suffix(2000))")
+        #expect(Self.active(address)?.version == "\(Self.name)/\(registered.v2)")
+        #expect(Self.active(address)?.source == "registry")
+        #expect(Self.metric(address, #"volatility_consumer_model_source{source="registry"}"#) == 1)
+        #expect(Self.metric(address, #"volatility_consumer_model_info{variant="ml",version="\#(Self.name)/\#(registered.v2)",path="\#(Self.active(address)?.path ?? "")"}"#) == 1)
+
+        try Data(#"{"model_uri": "models:/\#(Self.name)/\#(registered.v3)"}"#.utf8).write(to: config)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(waitUntil(timeoutSeconds: 120) { Self.metric(address, #"volatility_consumer_model_reloads_total{result="error"}"#) == 1 })
+        #expect(Self.active(address)?.version == "\(Self.name)/\(registered.v2)")
+
+        try Data(#"{"model_uri": "models:/\#(Self.name)/Production"}"#.utf8).write(to: config)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(waitUntil(timeoutSeconds: 120) { Self.metric(address, #"volatility_consumer_model_reloads_total{result="ok"}"#) == 1 })
+        #expect(Self.active(address)?.version == "\(Self.name)/\(registered.v1)")
+        #expect(Self.active(address)?.source == "registry")
+
         // Server stopped: the alias resolves to its cached copy; a URI never fetched falls back to the local file.
         server.stop()
+        try Data(#"{"model_uri": "models:/\#(Self.name)@champion"}"#.utf8).write(to: config)
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(waitUntil(timeoutSeconds: 120) { Self.metric(address, #"volatility_consumer_model_reloads_total{result="ok"}"#) == 2 })
+        #expect(Self.active(address)?.version == "\(Self.name)/\(registered.v2)")
+        #expect(Self.active(address)?.source == "cache")
+        #expect(Self.metric(address, #"volatility_consumer_model_source{source="cache"}"#) == 1)
+        #expect(daemon.stop(timeoutSeconds: 30) == 0)
+
         let cachedChampion = try await resolve("models:/\(Self.name)@champion")
         #expect(cachedChampion.source == .cache)
         #expect(cachedChampion.version == "\(Self.name)/\(registered.v2)")
