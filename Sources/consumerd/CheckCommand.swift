@@ -43,7 +43,7 @@ struct CheckCommand: AsyncParsableCommand {
         // The daemon's own loader: MODEL_CONFIG_FILE, fallback and shadow are checked as `run` would meet them.
         do {
             let spec = try ModelSpec.effective(environment: configuration.modelSpec, configFile: configuration.model.configFile)
-            let models = try await ModelLoader(fallbackToBaseline: configuration.model.fallbackToBaseline, registry: nil).load(spec)
+            let models = try await ModelLoader(fallbackToBaseline: configuration.model.fallbackToBaseline, registry: MLflowRegistryResolver.from(configuration.registry)).load(spec)
             let model = models.set.active
             printLine("ok   model \(model.variant.rawValue) \(model.version) (\(model.path), \(models.activeSource.rawValue))")
             if let shadow = models.set.shadow { printLine("ok   shadow model \(shadow.variant.rawValue) \(shadow.version)") }

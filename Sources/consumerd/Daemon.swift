@@ -40,7 +40,7 @@ enum Daemon {
         let models: LoadedModels
         do {
             let spec = try ModelSpec.effective(environment: configuration.modelSpec, configFile: modelSettings.configFile)
-            models = try await ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil).load(spec)
+            models = try await ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(configuration.registry)).load(spec)
         } catch let error as ModelSpecError {
             throw exitForStartupFailure("MODEL_CONFIG_FILE: \(error)")
         } catch {
@@ -62,7 +62,7 @@ enum Daemon {
         let modelBoard = ModelStatusBoard()
         let modelManager = ModelManager(
             settings: modelSettings,
-            loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil),
+            loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(configuration.registry)),
             quality: configuration.quality, switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
             environmentSpec: configuration.modelSpec, initial: models
         )

@@ -1,4 +1,5 @@
 import FeaturePipeline
+import ModelRegistry
 import Foundation
 import StreamConsumer
 
@@ -34,6 +35,8 @@ struct DaemonConfiguration: Sendable {
     static let defaultBaselinePath = "config/models/baseline.json"
     /// Realised-label scoring and drift (issue 13).
     var quality: QualityConfiguration
+    /// The MLflow registry behind `MODEL_URI` (`MLFLOW_TRACKING_URI`, credentials, `MODEL_CACHE_DIR`).
+    var registry: RegistrySettings
 
     /// The variables `consumerd --help`, `consumerd help run` and `consumerd config` document, in that order.
     static let documentedVariables: [DocumentedVariable] = [
@@ -80,6 +83,10 @@ struct DaemonConfiguration: Sendable {
         .init("DRIFT_WINDOW_RECORDS", "10000", "predictions in the sliding window compared with the model's reference (PSI)"),
         .init("DRIFT_MIN_RECORDS", "500", "PSI is exported once the drift window holds this many predictions"),
         .init("OUTCOMES_TOPIC", "unset", "topic for one JSON record per completed label horizon (unset: metrics only)"),
+        .init("MODEL_URI", "unset", "models:/NAME/VERSION, models:/NAME@ALIAS or models:/NAME/STAGE: the ML model from the MLflow registry (MODEL_PATH is the last resort)"),
+        .init("MLFLOW_TRACKING_URI", "unset", "MLflow tracking server (required with MODEL_URI)"),
+        .init("MLFLOW_TRACKING_USERNAME", "unset", "MLflow registry basic-auth user (with MLFLOW_TRACKING_PASSWORD)"),
+        .init("MODEL_CACHE_DIR", "$CACHE_DIRECTORY/models or .cache/consumerd/models", "registry downloads, used when the registry is unreachable"),
         .init("MLFLOW_TRACKING_TOKEN", "unset", "MLflow registry bearer token; or MLFLOW_TRACKING_TOKEN_FILE", secret: true),
         .init("MLFLOW_TRACKING_PASSWORD", "unset", "MLflow registry basic-auth password; or MLFLOW_TRACKING_PASSWORD_FILE", secret: true),
         .init("DEMO_SPEEDUP", "1", "consumerd demo: replay speed of the bundled ticks"),
@@ -138,7 +145,8 @@ struct DaemonConfiguration: Sendable {
             modelSpec: modelSpec,
             model: try ModelSettings.fromEnvironment(reader),
             unsafeOverrides: allowUnsafe ? violations : [],
-            quality: try QualityConfiguration.fromEnvironment(reader)
+            quality: try QualityConfiguration.fromEnvironment(reader),
+            registry: try Self.registry(environment, reader)
         )
     }
 
@@ -147,6 +155,19 @@ struct DaemonConfiguration: Sendable {
         let full = violation.description
         let prefix = violation.property.source + " "
         return full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : full
+    }
+
+    /// The registry settings, with the credentials read from `…_FILE` where given.
+    static func registry(_ environment: [String: String], _ reader: EnvironmentReader) throws(ConfigurationError) -> RegistrySettings {
+        var registryEnvironment = environment
+        for name in ["MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD"] {
+            registryEnvironment[name] = try reader.secret(name)
+        }
+        do {
+            return try RegistrySettings.fromEnvironment(registryEnvironment)
+        } catch {
+            throw ConfigurationError(variable: error.variable, reason: error.reason)
+        }
     }
 
     /// `PROCESSING_GUARANTEE=at_least_once|exactly_once` and the transaction settings of the latter.
