@@ -25,7 +25,7 @@ COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product consumerd \
     && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/consumerd" /out/usr/bin/consumerd \
     && strip /out/usr/bin/consumerd
-COPY config/models/xgb-volatility-5feat.json config/models/baseline.json /out/usr/share/consumerd/models/
+COPY config/models/ /out/usr/share/consumerd/models/
 COPY config/demo/coinbase-btc-usd-ticker.ndjson /out/usr/share/consumerd/demo/
 
 FROM debian:bookworm-slim

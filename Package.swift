@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "FeaturePipeline", targets: ["FeaturePipeline"]),
         .library(name: "StreamConsumer", targets: ["StreamConsumer"]),
         .library(name: "ConsumerMetrics", targets: ["ConsumerMetrics"]),
+        .library(name: "ModelRegistry", targets: ["ModelRegistry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -48,23 +50,36 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "ModelRegistry",
+            dependencies: [
+                "FeaturePipeline",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "consumerd",
             dependencies: [
                 "FeaturePipeline",
                 "StreamConsumer",
                 "ConsumerMetrics",
+                "ModelRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            plugins: ["GitRevision"]
         ),
+        // Bakes the git revision into consumerd (BuildInfo.revision; "unknown" outside a git checkout).
+        .plugin(name: "GitRevision", capability: .buildTool()),
         .testTarget(name: "FeaturePipelineTests", dependencies: ["FeaturePipeline"]),
         .testTarget(name: "StreamConsumerTests", dependencies: ["StreamConsumer"]),
         .testTarget(name: "ConsumerMetricsTests", dependencies: ["ConsumerMetrics"]),
+        .testTarget(name: "ModelRegistryTests", dependencies: ["ModelRegistry", "FeaturePipeline"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["consumerd", "StreamConsumer", "FeaturePipeline"]
+            dependencies: ["consumerd", "StreamConsumer", "FeaturePipeline", "ModelRegistry"]
         ),
     ]
 )

@@ -145,7 +145,56 @@ public enum MetricCatalog {
     )
     public static let buildInfo = Family(
         name: "volatility_consumer_build_info",
-        help: "Always 1; labels identify the consumerd build (version) and the Swift compiler (swift)."
+        help: "Always 1; labels identify the consumerd build (version, git revision), the linked librdkafka "
+            + "(librdkafka) and the Swift compiler (swift)."
+    )
+
+    // MARK: Model quality (realised labels and drift; see ModelQualityMetrics).
+
+    public static let realisedOutcomes = Family(
+        name: "volatility_consumer_realised_outcomes_total",
+        help: "Completed label horizons by model and by predicted and realised label (the confusion matrix): "
+            + "realised label 1 when the population std of ln(mid) differences over the next "
+            + "LABEL_HORIZON_SECONDS reaches the label threshold."
+    )
+    public static let realisedBrierSum = Family(
+        name: "volatility_consumer_realised_brier_sum",
+        help: "Sum of (probability - realised label)^2 over labelled completed horizons."
+    )
+    public static let realisedBrierCount = Family(
+        name: "volatility_consumer_realised_brier_count",
+        help: "Labelled completed horizons in volatility_consumer_realised_brier_sum."
+    )
+    public static let realisedUnlabelled = Family(
+        name: "volatility_consumer_realised_unlabelled_total",
+        help: "Completed horizons with fewer than 2 ln(mid) differences (no realised label)."
+    )
+    public static let realisedExpired = Family(
+        name: "volatility_consumer_realised_expired_total",
+        help: "Predictions whose label horizon was dropped before completing: max_pending (LABEL_MAX_PENDING), "
+            + "capacity_eviction (STATE_MAX_KEYS), idle_eviction (STATE_IDLE_SECONDS)."
+    )
+    public static let featurePSI = Family(
+        name: "volatility_consumer_feature_psi",
+        help: "Population stability index of each feature over the last DRIFT_WINDOW_RECORDS predictions "
+            + "against the model's reference profile (NaN until DRIFT_MIN_RECORDS)."
+    )
+    public static let predictionPSI = Family(
+        name: "volatility_consumer_prediction_psi",
+        help: "Population stability index of the model's probability over the drift window against the "
+            + "reference profile (NaN until DRIFT_MIN_RECORDS)."
+    )
+    public static let featureNonFinite = Family(
+        name: "volatility_consumer_feature_nonfinite_total",
+        help: "Non-finite feature values (left out of the PSI), e.g. trade_intensity of a zero-length window."
+    )
+    public static let predictedPositiveRate = Family(
+        name: "volatility_consumer_predicted_positive_rate",
+        help: "Share of positive predictions of the active model over the drift window."
+    )
+    public static let referencePositiveRate = Family(
+        name: "volatility_consumer_reference_positive_rate",
+        help: "Predicted positive rate of the active model on its training data (from its reference profile)."
     )
 
     // MARK: Process metrics (client_python-compatible names).
@@ -170,9 +219,40 @@ public enum MetricCatalog {
         lagRecords, assignedPartitions, rebalances, offsetCommits, ready, producerQueueMessages,
         inflightRecords, stateKeys, modelInfo, modelLoaded, healthStatus, lastProgressTimestamp, lastRecordTimestamp,
         stateRebuildRecords, stateRebuildSeconds, buildInfo,
+        realisedOutcomes, realisedBrierSum, realisedBrierCount, realisedUnlabelled, realisedExpired, featurePSI,
+        predictionPSI, featureNonFinite, predictedPositiveRate, referencePositiveRate,
         processResidentMemory, processVirtualMemory, processCPUSeconds, processOpenFDs, processMaxFDs,
         processStartTime,
+        modelReloads, modelFallbackActive, modelFallbacks, modelSource, modelLastReloadTimestamp,
+        shadowPredictions, shadowComparisons, shadowProbabilityDifference,
     ]
+
+    // MARK: Model lifecycle (reload, fallback, registry, shadow)
+
+    public static let modelReloads = Family(
+        name: "volatility_consumer_model_reloads_total",
+        help: "Model reloads (SIGHUP or admin request) by result: ok, or error (the previous model was kept).")
+    public static let modelFallbackActive = Family(
+        name: "volatility_consumer_model_fallback_active",
+        help: "1 while the baseline scores every record because the ML model could not be loaded (MODEL_FALLBACK=baseline).")
+    public static let modelFallbacks = Family(
+        name: "volatility_consumer_model_fallbacks_total",
+        help: "Fallbacks to the baseline: load_error (once per failed start-up or reload), non_finite_score (per record).")
+    public static let modelSource = Family(
+        name: "volatility_consumer_model_source",
+        help: "1 for where the active model came from: registry, cache (registry unreachable), or file.")
+    public static let modelLastReloadTimestamp = Family(
+        name: "volatility_consumer_model_last_reload_timestamp_seconds",
+        help: "Unix time of the last model reload attempt (0: none since start-up).")
+    public static let shadowPredictions = Family(
+        name: "volatility_consumer_shadow_predictions_total",
+        help: "Records scored by the shadow model, by its variant and predicted class.")
+    public static let shadowComparisons = Family(
+        name: "volatility_consumer_shadow_comparisons_total",
+        help: "Shadow decisions compared with the active model's: agree or disagree.")
+    public static let shadowProbabilityDifference = Family(
+        name: "volatility_consumer_shadow_probability_difference",
+        help: "|p_active - p_shadow| per record scored by both models.")
 }
 
 /// Histogram bucket upper bounds. The first is the Python consumer's and is a contract.
@@ -196,6 +276,8 @@ public enum MetricBuckets {
     public static let stateRebuildSeconds: [Double] = [
         0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
     ]
+    /// `volatility_consumer_shadow_probability_difference`: 0.001 … 1.
+    public static let probabilityDifference: [Double] = [0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
     /// `volatility_consumer_end_to_end_seconds`: 1 ms … 60 s, with a boundary at the latency SLO's 0.8 s
     /// (docs/SLO.md: the burn-rate alerts count deliveries above `le="0.8"`).
     public static let endToEndSeconds: [Double] = [

@@ -9,7 +9,7 @@ Subcommands:
       anywhere: `__inputs` names a Prometheus datasource, a `datasource` variable (type datasource)
       and `job`/`instance` query variables exist, every datasource reference is the variable (no
       hard-coded uid anywhere), every target has an expr that selects job="$job" and
-      instance=~"$instance" (job-level recording rules `job:...`: $job only).
+      instance=~"$instance" (recording rules aggregated above the instance, `job:...`: $job only).
   runbooks BASE_URL_FILE RUNBOOK_MD RULES_YML...
       Every alert has severity/service="consumerd"/summary/description-with-$value and a
       runbook_url equal to <base URL from BASE_URL_FILE>#<alert name lower-cased>; RUNBOOK.md
@@ -189,8 +189,11 @@ def validate_dashboard(path, seen_uids):
             for sel in selectors:
                 if not JOB_MATCHER.search(sel):
                     errors.append(f"{where} target {ref}: {sel} does not select job=\"$job\"")
-                # Job-level recording rules (level `job:`) have no instance label.
-                if not sel.startswith("job:") and not INSTANCE_MATCHER.search(sel):
+                # Recording rules aggregated above the instance (level `job:`, `job_variant_role:`, ...: a level
+                # without `instance`) have no instance label.
+                name = re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", sel).group(0)
+                above_instance = ":" in name and "instance" not in name.split(":", 1)[0].split("_")
+                if not above_instance and not INSTANCE_MATCHER.search(sel):
                     errors.append(f"{where} target {ref}: {sel} does not select instance=~\"$instance\"")
     return errors, len(panels)
 
