@@ -22,8 +22,9 @@ RUN swift package resolve
 # Tests/ too: SwiftPM validates every target of the manifest, test targets included, before it builds one.
 COPY Sources ./Sources
 COPY Tests ./Tests
-RUN swift build -c release --static-swift-stdlib --product consumerd \
-    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/consumerd" /out/usr/bin/consumerd \
+# libcurl: the static FoundationNetworking (model registry client) needs it linked explicitly.
+RUN swift build -c release --static-swift-stdlib -Xlinker -lcurl --product consumerd \
+    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib -Xlinker -lcurl --show-bin-path)/consumerd" /out/usr/bin/consumerd \
     && strip /out/usr/bin/consumerd
 COPY config/models/ /out/usr/share/consumerd/models/
 COPY config/demo/coinbase-btc-usd-ticker.ndjson /out/usr/share/consumerd/demo/
@@ -31,7 +32,7 @@ COPY config/demo/coinbase-btc-usd-ticker.ndjson /out/usr/share/consumerd/demo/
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka1 ca-certificates curl \
+    && apt-get install -y --no-install-recommends librdkafka1 libcurl4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 consumerd \
     && useradd --system --uid 10001 --gid consumerd --home-dir /nonexistent --no-create-home \

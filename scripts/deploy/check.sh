@@ -75,8 +75,8 @@ check "every runbook_url from config/prometheus/runbook-base-url (scripts/deploy
 # both service managers wait longer before they kill.
 budget_ok() {
     local budget stop grace
-    budget=$(sed -n 's/.*maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + \([0-9]*\)).*/\1/p' Sources/consumerd/RunCommand.swift)
-    [ -n "$budget" ] || { echo "service group grace not found in RunCommand.swift"; return 1; }
+    budget=$(cat Sources/consumerd/*.swift | sed -n 's/.*maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + \([0-9]*\)).*/\1/p' | head -n 1)
+    [ -n "$budget" ] || { echo "service group grace (maximumGracefulShutdownDuration) not found in Sources/consumerd"; return 1; }
     budget=$((17 + budget))
     stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' deploy/systemd/consumerd.service)
     grace=$(sed -n 's/^ *terminationGracePeriodSeconds: \([0-9]*\)$/\1/p' deploy/kubernetes/deployment.yaml)
