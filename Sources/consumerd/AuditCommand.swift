@@ -57,7 +57,13 @@ struct AuditCommand: ParsableCommand {
         guard let servers = bootstrapServers ?? configuration.kafka.bootstrapServers else {
             throw exitForStartupFailure("KAFKA_BOOTSTRAP_SERVERS: set it or pass --bootstrap-servers")
         }
-        let properties = configuration.kafka.commonProperties + configuration.kafka.consumerProperties
+        // A smaller prefetch than librdkafka's defaults (64 MiB queue, 50 MiB fetches): the audit reads every
+        // partition at once and these buffers are most of its memory. KAFKA_*CONF_* still override them.
+        let readerDefaults = [
+            KafkaProperty(name: "queued.max.messages.kbytes", value: "16384", source: "consumerd audit"),
+            KafkaProperty(name: "fetch.max.bytes", value: "8388608", source: "consumerd audit"),
+        ]
+        let properties = readerDefaults + configuration.kafka.commonProperties + configuration.kafka.consumerProperties
         let producerProperties = configuration.kafka.commonProperties + configuration.kafka.producerProperties
         guard let partitioner = KeyPartitioner(properties: producerProperties) else {
             throw exitForStartupFailure("KAFKA_PRODUCER_CONF_PARTITIONER: not a librdkafka partitioner (\(KeyPartitioner.allCases.map(\.rawValue).joined(separator: ", ")))")
