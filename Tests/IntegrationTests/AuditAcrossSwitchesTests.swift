@@ -226,6 +226,24 @@ import Testing
         }
     }
 
+    /// A model that cannot be loaded, or one version naming two files, stops the audit with exit 2 and one line
+    /// naming the argument.
+    @Test func unloadableOrAmbiguousModelsAreStartupErrors() throws {
+        let missing = try ChildProcess(name: "audit", arguments: ["audit", "--bootstrap-servers", "127.0.0.1:1", "--model", "v1=/nonexistent/model.json"])
+        #expect(missing.waitForExit(timeoutSeconds: 60) == 2)
+        #expect(missing.stderr.contains("--model v1=/nonexistent/model.json: cannot read model file"), "\(missing.stderr)")
+
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("audit-model-copy-\(getpid()).json")
+        try FileManager.default.copyItem(at: TestPaths.repositoryRoot.appendingPathComponent(Self.mlPath), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let ambiguous = try ChildProcess(
+            name: "audit", arguments: ["audit", "--bootstrap-servers", "127.0.0.1:1", "--model", "v1=\(Self.mlPath)", "--model", "v1=\(copy.path)"]
+        )
+        #expect(ambiguous.waitForExit(timeoutSeconds: 60) == 2)
+        #expect(ambiguous.stderr.contains("ml version v1 names different files"), "\(ambiguous.stderr)")
+        #expect(ambiguous.stderr.split(separator: "\n").count == 1, "\(ambiguous.stderr)")
+    }
+
     /// Piped (not a terminal), `replay` and `audit` print one summary line each on standard error and no
     /// in-place refreshes.
     @Test func pipedReplayAndAuditPrintOneSummaryLine() throws {

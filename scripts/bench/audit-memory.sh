@@ -34,13 +34,23 @@ for count in $COUNTS; do
     log "auditing"
     set +e
     /usr/bin/time -v "$CONSUMERD" audit --bootstrap-servers "$BOOTSTRAP" --timeout 1800 \
-        > "$WORK/audit-$count.out" 2> "$WORK/audit-$count.err"
+        > "$WORK/audit-$count.out" 2> "$WORK/audit-$count.err" &
+    timer=$!
+    # VmRSS every 5 s (MiB): a plateau, not a slope, is what bounded memory looks like.
+    samples=()
+    while kill -0 "$timer" 2>/dev/null; do
+        child="$(pgrep -P "$timer" | head -n1 || true)"
+        [ -n "$child" ] && kib="$(proc_rss_kib "$child" 2>/dev/null || true)" && [ -n "$kib" ] && samples+=("$(( kib / 1024 ))")
+        sleep 5
+    done
+    wait "$timer"
     status=$?
     set -e
     rss="$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/audit-$count.err")"
     wall="$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/audit-$count.err")"
     summary="$(grep '^audit: ' "$WORK/audit-$count.err" | tail -n1)"
     echo "count=$count partitions=$PARTITIONS products=$PRODUCTS exit=$status max_rss_kib=$rss wall=$wall load=$(load) | $summary" | tee -a "$RAW"
+    echo "rss_mib_every_5s=$(IFS=,; echo "${samples[*]:-}")" | tee -a "$RAW"
     grep -E '^(lost|truncated|mismatched|result) ' "$WORK/audit-$count.out" | tee -a "$RAW"
     stop_pid "$CLUSTER_PID"
 done
