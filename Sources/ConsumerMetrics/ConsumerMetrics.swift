@@ -24,8 +24,12 @@ public final class ConsumerMetrics: Sendable {
     /// The registry holding every consumerd metric. Other components may register their own
     /// metrics here (with help text) to have them served on `/metrics`.
     public let registry: PrometheusCollectorRegistry
-    /// The model variant used as the `variant` label of `volatility_consumer_predictions_total`.
+    /// The model variant the daemon started with (`model_info`'s until ``setModelInfo(variant:version:path:)``).
     public let variant: String
+    /// The `variant` label of predictions recorded without one.
+    private let defaultVariant: ModelVariantLabel
+    /// Reloads, fallback, model source and shadow scoring.
+    public let model: ModelMetrics
 
     private let clock: @Sendable () -> Double
 
@@ -39,8 +43,7 @@ public final class ConsumerMetrics: Sendable {
 
     private let skipped: [SkipReason: Counter]
     private let deadLettered: [ErrorType: Counter]
-    private let predictionsNegative: Counter
-    private let predictionsPositive: Counter
+    private let predictions: [ModelVariantLabel: (negative: Counter, positive: Counter)]
     private let probability: ValueHistogram
     private let stages: [Stage: ValueHistogram]
     private let endToEnd: ValueHistogram
@@ -118,12 +121,17 @@ public final class ConsumerMetrics: Sendable {
             uniqueKeysWithValues: SkipReason.allCases.map { ($0, counter(C.recordsSkipped, [("reason", $0.rawValue)])) }
         )
         self.deadLettered = Dictionary(
-            uniqueKeysWithValues: ErrorType.recordErrors.map {
+            uniqueKeysWithValues: ErrorType.deadLetterTypes.map {
                 ($0, counter(C.dlqRecords, [("error_type", $0.rawValue)]))
             }
         )
-        self.predictionsNegative = counter(C.predictions, [("variant", variant), ("prediction", "0")])
-        self.predictionsPositive = counter(C.predictions, [("variant", variant), ("prediction", "1")])
+        self.predictions = Dictionary(uniqueKeysWithValues: ModelVariantLabel.allCases.map { label in
+            (label, (
+                counter(C.predictions, [("variant", label.rawValue), ("prediction", "0")]),
+                counter(C.predictions, [("variant", label.rawValue), ("prediction", "1")])
+            ))
+        })
+        self.defaultVariant = ModelVariantLabel(rawValue: variant) ?? .ml
         self.probability = histogram(C.predictionProbability, MetricBuckets.probability)
         self.stages = Dictionary(
             uniqueKeysWithValues: Stage.allCases.map {
@@ -155,6 +163,7 @@ public final class ConsumerMetrics: Sendable {
         self.buildInfo.set(to: 1)
 
         self.process = ProcessMetrics(registry: registry)
+        self.model = ModelMetrics(registry: registry)
     }
 
     // MARK: Per-record updates (hot path)
@@ -197,8 +206,8 @@ public final class ConsumerMetrics: Sendable {
         self.errors[type]?.increment()
     }
 
-    /// Counts a dead letter whose delivery the broker confirmed. Only record error types
-    /// (``ErrorType/recordErrors``) are counted; others are ignored.
+    /// Counts a dead letter whose delivery the broker confirmed. Only dead-letter error types
+    /// (``ErrorType/deadLetterTypes``) are counted; others are ignored.
     public func recordDeadLetterDelivered(_ type: ErrorType) {
         self.deadLettered[type]?.increment()
     }
@@ -210,12 +219,18 @@ public final class ConsumerMetrics: Sendable {
     ///     `predictions_made_total` but not in `predictions_total{prediction}`.
     ///   - probability: The predicted probability of class 1, observed in the probability histogram.
     ///   - endToEndSeconds: Input record Kafka timestamp → this delivery report, if known.
-    public func recordPredictionDelivered(prediction: Int, probability: Double, endToEndSeconds: Double?) {
+    ///   - variant: The model that scored it (`variant` label of `predictions_total`); the start-up variant when
+    ///     `nil`.
+    public func recordPredictionDelivered(
+        prediction: Int, probability: Double, endToEndSeconds: Double?, variant: ModelVariantLabel? = nil
+    ) {
         self.predictionsMade.increment()
-        switch prediction {
-        case 0: self.predictionsNegative.increment()
-        case 1: self.predictionsPositive.increment()
-        default: break
+        if let counters = self.predictions[variant ?? self.defaultVariant] {
+            switch prediction {
+            case 0: counters.negative.increment()
+            case 1: counters.positive.increment()
+            default: break
+            }
         }
         if probability.isFinite {
             self.probability.record(probability)
@@ -340,14 +355,14 @@ public final class ConsumerMetrics: Sendable {
         self.modelLoaded.set(to: loaded ? 1 : 0)
     }
 
-    /// Replaces the `volatility_consumer_model_info` series after a model reload. The variant
-    /// label of `predictions_total` is fixed at init and is not changed.
-    public func setModelInfo(version: String, path: String) {
+    /// Replaces the `volatility_consumer_model_info` series after a model reload (the variant of
+    /// `predictions_total` follows each record's model, see ``recordPredictionDelivered(prediction:probability:endToEndSeconds:variant:)``).
+    public func setModelInfo(variant: ModelVariantLabel? = nil, version: String, path: String) {
         self.modelInfo.withLock { current in
             let family = MetricCatalog.modelInfo
             let next = self.registry.makeGauge(
                 descriptor: family.descriptor,
-                labels: [("variant", self.variant), ("version", version), ("path", path)]
+                labels: [("variant", variant?.rawValue ?? self.variant), ("version", version), ("path", path)]
             )
             next.set(to: 1)
             if next !== current {

@@ -33,6 +33,10 @@ public enum ErrorType: String, Sendable, CaseIterable {
     /// dead-letter topic. Only these appear in `volatility_consumer_dlq_records_total`.
     public static let recordErrors: [ErrorType] = [.parseError, .schemaError, .invalidValue, .oversize]
 
+    /// The error types that send a record to the dead-letter topic: bad input, and a model that gave no usable
+    /// score with no fallback configured (`model_error`). Only these appear in `dlq_records_total`.
+    public static let deadLetterTypes: [ErrorType] = recordErrors + [.modelError]
+
     /// Whether this error type describes a bad input record (see ``recordErrors``).
     public var isRecordError: Bool {
         switch self {

@@ -172,7 +172,36 @@ public enum MetricCatalog {
         stateRebuildRecords, stateRebuildSeconds, buildInfo,
         processResidentMemory, processVirtualMemory, processCPUSeconds, processOpenFDs, processMaxFDs,
         processStartTime,
+        modelReloads, modelFallbackActive, modelFallbacks, modelSource, modelLastReloadTimestamp,
+        shadowPredictions, shadowComparisons, shadowProbabilityDifference,
     ]
+
+    // MARK: Model lifecycle (reload, fallback, registry, shadow)
+
+    public static let modelReloads = Family(
+        name: "volatility_consumer_model_reloads_total",
+        help: "Model reloads (SIGHUP or admin request) by result: ok, or error (the previous model was kept).")
+    public static let modelFallbackActive = Family(
+        name: "volatility_consumer_model_fallback_active",
+        help: "1 while the baseline scores every record because the ML model could not be loaded (MODEL_FALLBACK=baseline).")
+    public static let modelFallbacks = Family(
+        name: "volatility_consumer_model_fallbacks_total",
+        help: "Fallbacks to the baseline: load_error (once per failed start-up or reload), non_finite_score (per record).")
+    public static let modelSource = Family(
+        name: "volatility_consumer_model_source",
+        help: "1 for where the active model came from: registry, cache (registry unreachable), or file.")
+    public static let modelLastReloadTimestamp = Family(
+        name: "volatility_consumer_model_last_reload_timestamp_seconds",
+        help: "Unix time of the last model reload attempt (0: none since start-up).")
+    public static let shadowPredictions = Family(
+        name: "volatility_consumer_shadow_predictions_total",
+        help: "Records scored by the shadow model, by its variant and predicted class.")
+    public static let shadowComparisons = Family(
+        name: "volatility_consumer_shadow_comparisons_total",
+        help: "Shadow decisions compared with the active model's: agree or disagree.")
+    public static let shadowProbabilityDifference = Family(
+        name: "volatility_consumer_shadow_probability_difference",
+        help: "|p_active - p_shadow| per record scored by both models.")
 }
 
 /// Histogram bucket upper bounds. The first is the Python consumer's and is a contract.
@@ -196,6 +225,8 @@ public enum MetricBuckets {
     public static let stateRebuildSeconds: [Double] = [
         0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
     ]
+    /// `volatility_consumer_shadow_probability_difference`: 0.001 … 1.
+    public static let probabilityDifference: [Double] = [0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
     /// `volatility_consumer_end_to_end_seconds`: 1 ms … 60 s.
     public static let endToEndSeconds: [Double] = [
         0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,

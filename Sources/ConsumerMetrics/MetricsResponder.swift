@@ -27,6 +27,7 @@ struct MetricsResponder: Sendable {
 
     let metrics: ConsumerMetrics
     let health: HealthState
+    var documents = JSONDocuments()
 
     /// - Parameters:
     ///   - method: The request method (`GET`, `HEAD`, …).
@@ -51,6 +52,9 @@ struct MetricsResponder: Sendable {
             self.metrics.setReady(report.ok)
             return Self.json(report)
         default:
+            if let body = self.documents.render(path: path) {
+                return MetricsResponse(status: 200, contentType: Self.jsonContentType, body: body)
+            }
             return .text(404, "not found: try /metrics, /healthz or /readyz")
         }
     }

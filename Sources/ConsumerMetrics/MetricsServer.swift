@@ -57,6 +57,7 @@ public final class MetricsServer: Service, Sendable {
     ///     loop's last turn goes to `volatility_consumer_last_progress_timestamp_seconds`.
     ///   - logger: Logs listening/stopping events.
     ///   - eventLoopGroup: Where the endpoint's I/O runs; NIO's shared singleton by default.
+    ///   - documents: Further JSON documents served on `GET` (e.g. `/model`).
     ///   - onListening: Called once with the bound host and port when the socket is listening.
     public init(
         configuration: MetricsServerConfiguration,
@@ -64,10 +65,11 @@ public final class MetricsServer: Service, Sendable {
         health: HealthState,
         logger: Logger,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        documents: JSONDocuments = JSONDocuments(),
         onListening: @escaping @Sendable (_ host: String, _ port: Int) -> Void = { _, _ in }
     ) {
         self.configuration = configuration
-        self.responder = MetricsResponder(metrics: metrics, health: health)
+        self.responder = MetricsResponder(metrics: metrics, health: health, documents: documents)
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.onListening = onListening

@@ -2,7 +2,8 @@
 ///
 /// Output (one line, keys in this order):
 /// `{"product_id":…,"event_time":…,"timestamp":<processing time>,"price":…,"midprice":…,"prediction":0|1,
-/// "probability":…,"threshold":…,"model_variant":"ml"|"baseline","model_version":"…","features":{
+/// "probability":…,"threshold":…,"model_variant":"ml"|"baseline","model_version":"…"[,"fallback_reason":"…"]
+/// [,"shadow":true],"features":{
 /// "midprice_return_mean":…,"midprice_return_std":…,"bid_ask_spread":…,"trade_intensity":…,
 /// "order_book_imbalance":…},"source":{"topic":"…","partition":N,"offset":N}}`.
 ///
@@ -14,7 +15,15 @@ public struct PredictionEncoder: Sendable {
     private let modelSegment: [UInt8]
 
     /// Creates an encoder for outputs of one model.
-    public init(modelVariant: ModelVariant, modelVersion: String, threshold: Double) {
+    ///
+    /// - Parameters:
+    ///   - fallbackReason: written as `"fallback_reason"` after the model version: the record was scored by the
+    ///     fallback baseline instead of the configured ML model.
+    ///   - shadow: writes `"shadow":true` (a shadow model's output, published apart from the predictions).
+    public init(
+        modelVariant: ModelVariant, modelVersion: String, threshold: Double, fallbackReason: FallbackReason? = nil,
+        shadow: Bool = false
+    ) {
         var writer = JSONByteWriter()
         writer.append(",\"threshold\":")
         writer.appendNumber(threshold)
@@ -22,6 +31,11 @@ public struct PredictionEncoder: Sendable {
         writer.appendString(modelVariant.rawValue)
         writer.append(",\"model_version\":")
         writer.appendString(modelVersion)
+        if let fallbackReason {
+            writer.append(",\"fallback_reason\":")
+            writer.appendString(fallbackReason.rawValue)
+        }
+        if shadow { writer.append(",\"shadow\":true") }
         writer.append(",\"features\":{\"midprice_return_mean\":")
         self.modelSegment = writer.bytes
     }

@@ -4,8 +4,8 @@
 /// The pipeline owns the per-product windows, so one instance must see a product's records in order (the
 /// daemon keeps one per partition-consuming task).
 public struct RecordPipeline: Sendable {
-    /// The model that scores every feature vector.
-    public let model: LoadedModel
+    /// The model that scores every feature vector (replaced between two records on a reload).
+    public var model: LoadedModel
     /// Records with more bytes than this are dead-lettered as `oversize` without being parsed.
     public let maxRecordBytes: Int
     /// Ticks whose product id has more UTF-8 bytes than this are dead-lettered as `invalid_value`, so the

@@ -29,7 +29,8 @@ extension EngineDriver {
             return
         }
         let record = KafkaMessage.record(message, topic: options.topics.input)
-        switch handler.handle(record, output: &outputBuffer) {
+        extraOutputs.removeAll()
+        switch handler.handle(record, output: &outputBuffer, extras: &extraOutputs) {
         case .skip:
             break
         case .publish(var key, let kind):
@@ -48,6 +49,12 @@ extension EngineDriver {
                 value: UnsafeRawBufferPointer(rebasing: value[0..<kept]),
                 headers: DeadLetterHeaders.make(deadLetter, source: record), timestampMs: timestampMs
             )
+        }
+        for index in 0..<extraOutputs.count {
+            extraOutputs.withOutput(at: index) { extra, key, value in
+                let slot = engine.outputCreated(for: ticket, kind: .extra(extra), sourceTimestamp: timestamp, now: now)
+                produce(slot: slot, topic: topic(for: .extra(extra)), key: key, value: value, headers: nil, timestampMs: nil)
+            }
         }
         // Every output of this input was created: from now on it completes when they are acknowledged.
         engine.inputHandled(ticket)
@@ -107,11 +114,20 @@ extension EngineDriver {
             observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))
         case .retry(let record):
             observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))
-            retries[slot] = PendingRetry(slot: slot, topic: record.kind.isDeadLetter ? deadLetterTopic : outputTopic, message: message)
+            retries[slot] = PendingRetry(slot: slot, topic: topic(for: record.kind), message: message)
         case .dropped(let record):
             observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))
         case .unknown:
             break
+        }
+    }
+
+    /// The topic an output of `kind` goes to.
+    func topic(for kind: OutputKind) -> OwnedCString {
+        switch kind {
+        case .prediction: outputTopic
+        case .deadLetter: deadLetterTopic
+        case .extra(let extra): extraTopics[extra.index]
         }
     }
 

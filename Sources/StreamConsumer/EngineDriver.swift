@@ -25,6 +25,10 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     let rebuilder: StateRebuilder
     let outputTopic: OwnedCString
     let deadLetterTopic: OwnedCString
+    /// ``StreamTopics/extra``, by ``ExtraTopic`` index.
+    let extraTopics: [OwnedCString]
+    /// Reused for every record's further outputs.
+    var extraOutputs = ExtraOutputs()
 
     /// Fetched records not handled yet (back-pressure, or served while waiting for the producer), in order.
     var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []
@@ -58,6 +62,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         self.rebuilder = rebuilder
         self.outputTopic = OwnedCString(options.topics.output)
         self.deadLetterTopic = OwnedCString(options.topics.deadLetter)
+        self.extraTopics = options.topics.extra.map { OwnedCString($0) }
     }
 
     /// Records handled before the loop serves delivery reports, retries and offsets again.

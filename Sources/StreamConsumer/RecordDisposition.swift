@@ -1,9 +1,12 @@
 /// What an output record stands for, handed back with its delivery report.
 public enum OutputKind: Sendable, Equatable {
-    /// A prediction with its decision and probability.
-    case prediction(label: Int8, probability: Double)
+    /// A prediction with its decision and probability; `model` is the handler's tag for the model that scored
+    /// it (the daemon: 0 = ml, 1 = baseline), handed back for per-model metrics.
+    case prediction(label: Int8, probability: Double, model: UInt8 = 0)
     /// A dead-letter record for an input that failed with `errorType` (e.g. `parse_error`).
     case deadLetter(errorType: String)
+    /// An output to one of the extra topics (see ``ExtraOutputs``).
+    case extra(ExtraTopic)
 }
 
 /// Why an input goes to the dead-letter topic.
@@ -38,6 +41,11 @@ public protocol RecordHandler: AnyObject {
     /// handler wrote into `output` (cleared by the handler; its capacity is reused between calls).
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition
 
+    /// As ``handle(_:output:)``, and appends the record's further outputs (to ``StreamTopics/extra`` topics) to
+    /// `extras`, which the driver cleared. The driver calls this one; the default calls ``handle(_:output:)``
+    /// and adds nothing.
+    func handle(_ record: ConsumedRecord, output: inout [UInt8], extras: inout ExtraOutputs) -> RecordDisposition
+
     /// Forget the per-key state of `partitions`: they were revoked, or their state is about to be rebuilt from
     /// the log. State of other partitions stays.
     func resetState(partitions: Set<Int32>)
@@ -57,6 +65,10 @@ public protocol RecordHandler: AnyObject {
 }
 
 extension RecordHandler {
+    public func handle(_ record: ConsumedRecord, output: inout [UInt8], extras: inout ExtraOutputs) -> RecordDisposition {
+        handle(record, output: &output)
+    }
+
     /// Stateless handlers need no rebuild.
     public func resetState(partitions: Set<Int32>) {}
     public func warmUp(_ record: ConsumedRecord) {}

@@ -3,11 +3,17 @@ public struct StreamTopics: Sendable, Equatable {
     public var input: String
     public var output: String
     public var deadLetter: String
+    /// Further output topics (shadow predictions, realised outcomes), addressed by ``ExtraTopic`` index.
+    public var extra: [String]
 
-    public init(input: String = "ticks.features", output: String = "ticks.predictions", deadLetter: String = "ticks.features.dlq") {
+    public init(
+        input: String = "ticks.features", output: String = "ticks.predictions", deadLetter: String = "ticks.features.dlq",
+        extra: [String] = []
+    ) {
         self.input = input
         self.output = output
         self.deadLetter = deadLetter
+        self.extra = extra
     }
 }
 

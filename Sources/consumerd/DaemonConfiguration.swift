@@ -23,6 +23,13 @@ struct DaemonConfiguration: Sendable {
     var stateIdleSeconds: Double
     var guarantee: ProcessingGuarantee
     var stallInjection: StallInjection?
+    /// The reloadable model spec as the environment gives it (``ModelSpec``; `MODEL_CONFIG_FILE` is applied over it).
+    var modelSpec: ModelSpec
+    /// Model settings fixed at start-up: the configuration file, fallback, shadow topic, admin listener.
+    var model: ModelSettings
+
+    static let defaultModelPath = "config/models/xgb-volatility-5feat.json"
+    static let defaultBaselinePath = "config/models/baseline.json"
 
     /// The variables `consumerd --help` documents, in the order it lists them.
     static let documentedVariables: [(name: String, defaultValue: String, meaning: String)] = [
@@ -36,6 +43,14 @@ struct DaemonConfiguration: Sendable {
         ("MODEL_VARIANT", "ml", "ml or baseline (case-insensitive): baseline is the rollback"),
         ("MODEL_PATH", "config/models/xgb-volatility-5feat.json", "XGBoost JSON model for ml"),
         ("BASELINE_PATH", "config/models/baseline.json", "z-score baseline parameters"),
+        ("MODEL_CONFIG_FILE", "unset", "JSON overriding the model settings; re-read on SIGHUP (see README, Model operations)"),
+        ("MODEL_FALLBACK", "unset", "baseline: score with the baseline when the ML model cannot load or scores non-finite"),
+        ("SHADOW_VARIANT", "unset", "ml or baseline: score every record with a second model too (compared, not published)"),
+        ("SHADOW_MODEL_PATH", "MODEL_PATH", "XGBoost JSON model of an ml shadow"),
+        ("SHADOW_TOPIC", "unset", "publish shadow predictions here (one per prediction, \"shadow\": true)"),
+        ("ADMIN_TOKEN", "unset: no admin listener", "bearer token of POST /admin/model and /admin/reload (or ADMIN_TOKEN_FILE)"),
+        ("ADMIN_HOST", "127.0.0.1", "admin listen address"),
+        ("ADMIN_PORT", "8002", "admin port (never the metrics port; 0 picks a free port)"),
         ("METRICS_HOST", "0.0.0.0", "metrics/health listen address"),
         ("METRICS_PORT", "8001", "metrics/health port; 0 picks a free port (the bound address is logged)"),
         ("MAX_RECORD_BYTES", "900000", "larger input records are dead-lettered as oversize"),
@@ -67,12 +82,7 @@ struct DaemonConfiguration: Sendable {
             output: try reader.topic("OUTPUT_TOPIC", default: "ticks.predictions"),
             deadLetter: try reader.topic("DLQ_TOPIC", default: "ticks.features.dlq")
         )
-        let variant: ModelVariant
-        do {
-            variant = try ModelVariant(parsing: reader.string("MODEL_VARIANT") ?? "ml")
-        } catch {
-            throw ConfigurationError(variable: "MODEL_VARIANT", reason: "\(error)")
-        }
+        let modelSpec = try ModelSpec.fromEnvironment(reader)
         let maxRecordBytes = try reader.integer("MAX_RECORD_BYTES", default: 900_000, in: 1...100_000_000)
         let messageMaxBytes = Self.producerMessageMaxBytes(kafka)
         guard maxRecordBytes <= messageMaxBytes - 16_384 else {
@@ -84,9 +94,9 @@ struct DaemonConfiguration: Sendable {
         return DaemonConfiguration(
             kafka: kafka,
             topics: topics,
-            modelVariant: variant,
-            modelPath: reader.string("MODEL_PATH") ?? "config/models/xgb-volatility-5feat.json",
-            baselinePath: reader.string("BASELINE_PATH") ?? "config/models/baseline.json",
+            modelVariant: modelSpec.variant,
+            modelPath: modelSpec.modelPath,
+            baselinePath: modelSpec.baselinePath,
             metricsHost: reader.string("METRICS_HOST") ?? "0.0.0.0",
             metricsPort: try reader.integer("METRICS_PORT", default: 8001, in: 0...65_535),
             maxRecordBytes: maxRecordBytes,
@@ -104,7 +114,9 @@ struct DaemonConfiguration: Sendable {
                     marker: Array(marker.utf8),
                     seconds: try reader.double("CONSUMERD_FAULT_STALL_SECONDS", default: 10, in: 0...3600)
                 )
-            }
+            },
+            modelSpec: modelSpec,
+            model: try ModelSettings.fromEnvironment(reader)
         )
     }
 

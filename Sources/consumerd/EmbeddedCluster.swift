@@ -7,6 +7,7 @@ enum EmbeddedCluster {
         try cluster.createTopic(topics.input, partitions: 4)
         try cluster.createTopic(topics.output, partitions: 4)
         try cluster.createTopic(topics.deadLetter, partitions: 1)
+        for topic in topics.extra { try cluster.createTopic(topic, partitions: 4) }
         return cluster
     }
 }

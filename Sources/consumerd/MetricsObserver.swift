@@ -25,18 +25,23 @@ final class MetricsObserver: StreamObserver {
     func delivered(_ delivery: Delivery) {
         metrics.recordStage(.produceAck, seconds: delivery.produceToAckSeconds)
         switch delivery.kind {
-        case .prediction(let label, let probability):
+        case .prediction(let label, let probability, let model):
             let endToEnd = delivery.sourceTimestamp.map { Clock.wallSeconds() - $0 }
-            metrics.recordPredictionDelivered(prediction: Int(label), probability: probability, endToEndSeconds: endToEnd)
+            metrics.recordPredictionDelivered(
+                prediction: Int(label), probability: probability, endToEndSeconds: endToEnd,
+                variant: PredictionHandler.Encoders.variant(ofTag: model)
+            )
         case .deadLetter(let errorType):
             if let type = ErrorType(rawValue: errorType) { metrics.recordDeadLetterDelivered(type) }
+        case .extra:
+            break  // shadow predictions and outcomes are counted when they are made
         }
     }
 
     func deliveryFailed(kind: OutputKind, error: String) {
         metrics.recordError(.produceError)
         logger.warning("delivery failed; the output will be produced again", metadata: [
-            "output": "\(kind.isPrediction ? "prediction" : "dead_letter")", "error": "\(error)",
+            "output": "\(kind.label)", "error": "\(error)",
         ])
     }
 
@@ -112,8 +117,12 @@ final class MetricsObserver: StreamObserver {
 }
 
 extension OutputKind {
-    var isPrediction: Bool {
-        if case .prediction = self { return true }
-        return false
+    /// How logs name an output of this kind.
+    var label: String {
+        switch self {
+        case .prediction: "prediction"
+        case .deadLetter: "dead_letter"
+        case .extra(let topic): "extra_\(topic.index)"
+        }
     }
 }

@@ -13,10 +13,9 @@ final class PredictionHandler: RecordHandler {
     static let oversizeKeptBytes = 64 * 1024
 
     /// An empty pipeline with the configured model and bounds, copied for each new partition.
-    private let template: RecordPipeline
+    private var template: RecordPipeline
     private var pipelines: [Int32: RecordPipeline] = [:]
     private var recordsSinceStateKeys = 0
-    private let encoder: PredictionEncoder
     private let metrics: ConsumerMetrics
     private var timings = StageTimings()
     /// Stage timings are taken on every 16th record: four clock reads and histogram updates less per record,
@@ -24,13 +23,69 @@ final class PredictionHandler: RecordHandler {
     private var sampleCounter: UInt32 = 0
     static let stageSamplingMask: UInt32 = 15
     private let stallInjection: StallInjection?
+    private let nonFiniteInjection: NonFiniteScoreInjection?
 
-    init(pipeline: RecordPipeline, metrics: ConsumerMetrics, stallInjection: StallInjection? = nil) {
+    /// The models in force and their output encoders; replaced between two records when the switchboard offers a
+    /// new set.
+    private var models: ModelSet
+    private var encoders: Encoders
+    private let switchboard: ModelSwitchboard?
+    /// Where shadow predictions are published (`SHADOW_TOPIC`), if anywhere.
+    private let shadowTopic: ExtraTopic?
+    private var shadowBuffer: [UInt8] = []
+
+    /// The rendered model parts of every output the current set can give.
+    struct Encoders {
+        var active: PredictionEncoder
+        var activeTag: UInt8
+        /// A record the ML model scored non-finite, scored by the fallback baseline instead.
+        var fallback: PredictionEncoder?
+        var shadow: PredictionEncoder?
+
+        init(_ set: ModelSet) {
+            let active = set.active
+            self.active = PredictionEncoder(
+                modelVariant: active.variant, modelVersion: active.version, threshold: active.threshold,
+                fallbackReason: set.fallbackActive?.reason
+            )
+            self.activeTag = Self.tag(active.variant)
+            self.fallback = set.fallback.map {
+                PredictionEncoder(modelVariant: $0.variant, modelVersion: $0.version, threshold: $0.threshold, fallbackReason: .nonFiniteScore)
+            }
+            self.shadow = set.shadow.map {
+                PredictionEncoder(modelVariant: $0.variant, modelVersion: $0.version, threshold: $0.threshold, shadow: true)
+            }
+        }
+
+        /// `OutputKind.prediction`'s model tag: the variant, for per-variant metrics on delivery.
+        static func tag(_ variant: ModelVariant) -> UInt8 { variant == .ml ? 0 : 1 }
+        static func variant(ofTag tag: UInt8) -> ModelVariantLabel { tag == 0 ? .ml : .baseline }
+    }
+
+    init(
+        pipeline: RecordPipeline, models: ModelSet? = nil, metrics: ConsumerMetrics, switchboard: ModelSwitchboard? = nil,
+        shadowTopic: ExtraTopic? = nil, stallInjection: StallInjection? = nil,
+        nonFiniteInjection: NonFiniteScoreInjection? = nil
+    ) {
         self.stallInjection = stallInjection
+        self.nonFiniteInjection = nonFiniteInjection
         self.template = pipeline
-        let model = pipeline.model
-        self.encoder = PredictionEncoder(modelVariant: model.variant, modelVersion: model.version, threshold: model.threshold)
+        let models = models ?? ModelSet(active: pipeline.model)
+        self.models = models
+        self.encoders = Encoders(models)
+        self.template.model = models.active
+        self.switchboard = switchboard
+        self.shadowTopic = shadowTopic
         self.metrics = metrics
+    }
+
+    /// Puts a new model set in force (between two records): every partition's pipeline scores with it from the
+    /// next record on; the windows are kept (they do not depend on the model).
+    private func switchModels(to set: ModelSet) {
+        models = set
+        encoders = Encoders(set)
+        template.model = set.active
+        for partition in pipelines.keys { pipelines[partition]?.model = set.active }
     }
 
     func resetState(partitions: Set<Int32>) {
@@ -63,6 +118,12 @@ final class PredictionHandler: RecordHandler {
     }
 
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
+        var extras = ExtraOutputs()
+        return handle(record, output: &output, extras: &extras)
+    }
+
+    func handle(_ record: ConsumedRecord, output: inout [UInt8], extras: inout ExtraOutputs) -> RecordDisposition {
+        if let next = switchboard?.take() { switchModels(to: next) }
         if let stallInjection { stallInjection.stallIfMarked(record.value) }
         let started = Clock.monotonicNanos()
         let now = Clock.wallSeconds()
@@ -86,23 +147,41 @@ final class PredictionHandler: RecordHandler {
         let disposition: RecordDisposition
         var eventTime: Double?
         switch outcome {
-        case .prediction(let prediction):
+        case .prediction(var prediction):
             if sampled {
                 metrics.recordStage(.features, seconds: Double(timings.featuresNanos) / 1e9)
                 metrics.recordStage(.predict, seconds: Double(timings.predictNanos) / 1e9)
             }
+            let source = RecordSource(topic: record.topic, partition: record.partition, offset: record.offset)
+            var encoder = encoders.active
+            var tag = encoders.activeTag
+            let forced = nonFiniteInjection?.isMarked(record.value) ?? false
+            if forced || (models.active.variant == .ml && !prediction.score.probability.isFinite) {
+                switch models.scoreActive(prediction.features, forceNonFinite: forced) {
+                case .scored(let score):
+                    prediction.score = score
+                case .fellBack(let score):
+                    prediction.score = score
+                    encoder = encoders.fallback ?? encoder
+                    tag = Encoders.tag(.baseline)
+                    metrics.model.recordFallback(.nonFiniteScore)
+                case .failed:
+                    metrics.recordError(.modelError)
+                    metrics.recordProcessingSeconds(Double(Clock.monotonicNanos() &- started) / 1e9)
+                    return .deadLetter(DeadLetter(
+                        errorType: ErrorType.modelError.rawValue,
+                        reason: "the \(models.active.variant.rawValue) model \(models.active.version) gave a non-finite score"
+                    ))
+                }
+            }
             let encodeStarted = sampled ? Clock.monotonicNanos() : 0
-            encoder.encode(
-                prediction,
-                processingTime: now,
-                source: RecordSource(topic: record.topic, partition: record.partition, offset: record.offset),
-                into: &output
-            )
+            encoder.encode(prediction, processingTime: now, source: source, into: &output)
             if sampled { metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9) }
+            if let shadow = models.shadow { scoreShadow(shadow, prediction, now: now, source: source, extras: &extras) }
             eventTime = prediction.eventTime
             disposition = .publish(
                 key: prediction.productId,
-                kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability)
+                kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability, model: tag)
             )
         case .skipped(let reason):
             metrics.recordSkip(reason.rawValue)
@@ -119,6 +198,23 @@ final class PredictionHandler: RecordHandler {
         metrics.recordLag(recordTimestamp: record.timestamp, eventTime: eventTime, now: now)
         updateStateKeys(every: 256)
         return disposition
+    }
+
+    /// Scores the record's features with the shadow model too: compared with the published decision, and
+    /// published to `SHADOW_TOPIC` when one is set (an output of the same input, committed with it).
+    private func scoreShadow(
+        _ shadow: LoadedModel, _ prediction: Prediction, now: Double, source: RecordSource, extras: inout ExtraOutputs
+    ) {
+        var shadowPrediction = prediction
+        shadowPrediction.score = shadow.predict(prediction.features)
+        metrics.model.recordShadow(
+            variant: ModelVariantLabel(shadow.variant), prediction: shadowPrediction.score.prediction,
+            activePrediction: prediction.score.prediction,
+            probabilityDifference: abs(prediction.score.probability - shadowPrediction.score.probability)
+        )
+        guard let shadowTopic, let encoder = encoders.shadow else { return }
+        encoder.encode(shadowPrediction, processingTime: now, source: source, into: &shadowBuffer)
+        extras.append(topic: shadowTopic, key: prediction.productId, value: shadowBuffer)
     }
 }
 

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import StreamConsumer
+import UnixSignals
 
 /// Runs the daemon (the default subcommand).
 struct RunCommand: AsyncParsableCommand {
@@ -14,6 +15,8 @@ struct RunCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
+        // Before anything is printed: from here on SIGHUP reloads the model, it never ends the process.
+        let hangUps = await ReloadService.trapHangUps()
         let environment = ProcessInfo.processInfo.environment
         let configuration: DaemonConfiguration
         do {
@@ -25,31 +28,43 @@ struct RunCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "consumerd")
 
-        let model: LoadedModel
+        let modelSettings = configuration.model
+        let models: LoadedModels
         do {
-            model = try LoadedModel.load(
-                variant: configuration.modelVariant,
-                modelPath: configuration.modelPath,
-                baselinePath: configuration.baselinePath
-            )
+            let spec = try ModelSpec.effective(environment: configuration.modelSpec, configFile: modelSettings.configFile)
+            models = try await ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil).load(spec)
+        } catch let error as ModelSpecError {
+            throw exitForStartupFailure("MODEL_CONFIG_FILE: \(error)")
         } catch {
-            let variable = configuration.modelVariant == .ml ? "MODEL_PATH" : "BASELINE_PATH"
-            throw exitForStartupFailure("\(variable): \(error)")
+            throw exitForStartupFailure("\(error)")
         }
+        let model = models.set.active
         logger.info("model loaded", metadata: [
             "variant": "\(model.variant.rawValue)", "version": "\(model.version)", "path": "\(model.path)",
+            "source": "\(models.activeSource.rawValue)",
+            "shadow": "\(models.set.shadow.map { "\($0.variant.rawValue) \($0.version)" } ?? "none")",
         ])
+        for note in models.notes { logger.warning("\(note)") }
 
         let metrics = ConsumerMetrics(
             variant: model.variant.rawValue, modelVersion: model.version, modelPath: model.path,
             buildVersion: BuildInfo.version
         )
-        metrics.setModelLoaded(true)
+        let switchboard = ModelSwitchboard()
+        let modelBoard = ModelStatusBoard()
+        let modelManager = ModelManager(
+            settings: modelSettings,
+            loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil),
+            switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
+            environmentSpec: configuration.modelSpec, initial: models
+        )
+        let documents = JSONDocuments()
+        documents.register(path: "/model") { modelBoard.json() }
         let health = HealthState(livenessWindowSeconds: configuration.livenessWindowSeconds)
         health.setModelLoaded(true)
         let metricsServer = MetricsServer(
             configuration: MetricsServerConfiguration(host: configuration.metricsHost, port: configuration.metricsPort),
-            metrics: metrics, health: health, logger: logger
+            metrics: metrics, health: health, logger: logger, documents: documents
         )
         let port: Int
         do {
@@ -59,6 +74,27 @@ struct RunCommand: AsyncParsableCommand {
         }
         logger.notice("metrics listening", metadata: ["address": "\(configuration.metricsHost):\(port)"])
         printLine("METRICS=\(configuration.metricsHost):\(port)")
+
+        var adminServer: AdminServer?
+        if let admin = modelSettings.admin {
+            let server = AdminServer(
+                host: admin.host, port: admin.port, token: admin.token, handler: ModelAdmin(manager: modelManager), logger: logger
+            )
+            let adminPort: Int
+            do {
+                adminPort = try await server.bind()
+            } catch {
+                throw exitForStartupFailure("ADMIN_PORT: cannot listen on \(admin.host):\(admin.port): \(error)")
+            }
+            logger.notice("admin listening", metadata: ["address": "\(admin.host):\(adminPort)"])
+            printLine("ADMIN=\(admin.host):\(adminPort)")
+            adminServer = server
+        }
+        var topics = configuration.topics
+        let shadowTopic = modelSettings.shadowTopic.map { topic in
+            topics.extra.append(topic)
+            return ExtraTopic(topics.extra.count - 1)
+        }
 
         var cluster: MockCluster?
         var demoSource: DemoTickSource?
@@ -72,7 +108,7 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 throw exitForStartupFailure("DEMO_TICKS_PATH: \(error)")
             }
-            let embedded = try EmbeddedCluster.start(topics: configuration.topics)
+            let embedded = try EmbeddedCluster.start(topics: topics)
             cluster = embedded
             bootstrapServers = embedded.bootstrapServers
             logger.notice("embedded mock cluster started (KAFKA_BOOTSTRAP_SERVERS is unset)", metadata: [
@@ -80,7 +116,7 @@ struct RunCommand: AsyncParsableCommand {
             ])
             printLine("BOOTSTRAP=\(bootstrapServers)")
             demoSource = DemoTickSource(
-                file: demoFile, topic: configuration.topics.input, speedup: configuration.demoSpeedup,
+                file: demoFile, topic: topics.input, speedup: configuration.demoSpeedup,
                 bootstrapServers: bootstrapServers, logger: logger
             )
         }
@@ -90,14 +126,21 @@ struct RunCommand: AsyncParsableCommand {
             pipeline: RecordPipeline(
                 model: model, maxRecordBytes: configuration.maxRecordBytes,
                 maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds),
+            models: models.set,
             metrics: metrics,
-            stallInjection: configuration.stallInjection
+            switchboard: switchboard,
+            shadowTopic: shadowTopic,
+            stallInjection: configuration.stallInjection,
+            nonFiniteInjection: modelSettings.nonFiniteInjection
         )
+        if modelSettings.nonFiniteInjection != nil {
+            logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_NAN_MARKER get a non-finite ML score")
+        }
         if configuration.stallInjection != nil {
             logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_STALL_MARKER stall processing")
         }
         let processorOptions = StreamProcessorOptions(
-            topics: configuration.topics, maxInflight: configuration.maxInflight,
+            topics: topics, maxInflight: configuration.maxInflight,
             stateRebuildMaxRecords: configuration.stateRebuildMaxRecords,
             guarantee: configuration.guarantee
         )
@@ -120,6 +163,10 @@ struct RunCommand: AsyncParsableCommand {
             .init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "metrics"),
             .init(service: ProcessorService(processor: processor), successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "processor"),
         ]
+        services.append(.init(service: ReloadService(manager: modelManager, hangUps: hangUps), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "model-reload"))
+        if let adminServer {
+            services.append(.init(service: adminServer, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup, serviceName: "admin"))
+        }
         if let demoSource {
             services.append(.init(service: demoSource, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "demo-ticks"))
         }
@@ -130,7 +177,7 @@ struct RunCommand: AsyncParsableCommand {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + 2)
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
-        withExtendedLifetime(cluster) {}
+        withExtendedLifetime((cluster, hangUps)) {}
         logger.info("consumerd exited cleanly")
     }
 

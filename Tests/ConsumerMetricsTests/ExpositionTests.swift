@@ -45,10 +45,11 @@ import Testing
         for type in ErrorType.allCases {
             #expect(s[#"volatility_consumer_errors_total{error_type="\#(type.rawValue)"}"#] == 0)
         }
-        for type in ErrorType.recordErrors {
+        for type in ErrorType.deadLetterTypes {
             #expect(s[#"volatility_consumer_dlq_records_total{error_type="\#(type.rawValue)"}"#] == 0)
         }
-        #expect(s.keys.filter { $0.hasPrefix("volatility_consumer_dlq_records_total") }.count == 4)
+        // Bad input (4 types) and model_error (a non-finite score with no fallback).
+        #expect(s.keys.filter { $0.hasPrefix("volatility_consumer_dlq_records_total") }.count == 5)
         for reason in ["no_price", "warming_up"] {
             #expect(s[#"volatility_consumer_records_skipped_total{reason="\#(reason)"}"#] == 0)
         }

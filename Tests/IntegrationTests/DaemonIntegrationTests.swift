@@ -147,8 +147,8 @@ import Testing
     }
 
     /// Runs `consumerd audit --json` and returns its report.
-    static func runAudit(bootstrap: String, environment: [String: String] = [:]) throws -> AuditSummary {
-        let audit = try ChildProcess(name: "audit", arguments: ["audit", "--json", "--bootstrap-servers", bootstrap], environment: environment)
+    static func runAudit(bootstrap: String, environment: [String: String] = [:], arguments: [String] = []) throws -> AuditSummary {
+        let audit = try ChildProcess(name: "audit", arguments: ["audit", "--json", "--bootstrap-servers", bootstrap] + arguments, environment: environment)
         let status = audit.waitForExit(timeoutSeconds: 180)
         let text = audit.stdout.joined(separator: "\n")
         guard let summary = try? JSONDecoder().decode(AuditSummary.self, from: Data(text.utf8)) else {

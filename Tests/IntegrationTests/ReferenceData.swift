@@ -70,6 +70,8 @@ struct PublishedPrediction: Decodable {
     var threshold: Double
     var model_variant: String
     var model_version: String
+    var fallback_reason: String?
+    var shadow: Bool?
     var features: [String: Double?]
     var source: Source
 

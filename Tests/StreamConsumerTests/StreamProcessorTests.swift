@@ -79,8 +79,8 @@ import Testing
 
     /// Runs a processor on its own thread until `until` holds (or 60 s pass), then stops it and waits for it.
     static func runProcessor(
-        cluster: MockCluster, group: String, handler: EchoHandler, observer: RecordingObserver,
-        until: @escaping () -> Bool
+        cluster: MockCluster, group: String, handler: any RecordHandler, observer: RecordingObserver,
+        topics: StreamTopics = StreamProcessorTests.topics, until: @escaping () -> Bool
     ) throws {
         let processor = try StreamProcessor(
             settings: settings(group: group), bootstrapServers: cluster.bootstrapServers,

@@ -47,10 +47,9 @@ dashboards=(config/grafana/dashboards/*.json)
 
 check "promtool check config config/prometheus/prometheus.yml" \
     promtool check config config/prometheus/prometheus.yml
-check "promtool check rules (lint) config/prometheus/rules/consumerd-recording.yml" \
-    promtool check rules --lint=all --lint-fatal config/prometheus/rules/consumerd-recording.yml
-check "promtool check rules (lint) config/prometheus/rules/consumerd-alerts.yml" \
-    promtool check rules --lint=all --lint-fatal config/prometheus/rules/consumerd-alerts.yml
+for rules in config/prometheus/rules/*.yml; do
+    check "promtool check rules (lint) $rules" promtool check rules --lint=all --lint-fatal "$rules"
+done
 if [ "${#tests[@]}" -gt 0 ]; then
     check "promtool test rules ${tests[*]}" promtool test rules "${tests[@]}"
 else
@@ -70,8 +69,10 @@ if [ "${#dashboards[@]}" -gt 0 ]; then
 else
     check "grafana dashboards exist in config/grafana/dashboards" false
 fi
-check "alert annotations and runbook_url -> docs/RUNBOOK.md headings" \
-    $PY runbooks config/prometheus/rules/consumerd-alerts.yml docs/RUNBOOK.md
+for rules in config/prometheus/rules/*alerts*.yml config/prometheus/rules/consumerd-model-lifecycle.yml; do
+    check "alert annotations and runbook_url -> docs/RUNBOOK.md headings ($rules)" \
+        $PY runbooks "$rules" docs/RUNBOOK.md
+done
 
 echo "monitoring-checks: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

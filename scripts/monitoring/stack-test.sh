@@ -147,7 +147,7 @@ check "alertmanager ready on 127.0.0.1:$AM_PORT" "${PY[@]}" wait-http "http://12
 PROM_PORT="$(free_port)"
 PROM="http://127.0.0.1:$PROM_PORT"
 mkdir -p "$TMP/prometheus/rules" "$TMP/prometheus/data"
-cp config/prometheus/rules/consumerd-recording.yml "$TMP/prometheus/rules/"
+cp config/prometheus/rules/*.yml "$TMP/prometheus/rules/"
 "${PY[@]}" rewrite-alerts config/prometheus/rules/consumerd-alerts.yml "$TMP/prometheus/rules/consumerd-alerts.yml" \
     --for ConsumerDown=5s || abort "rewriting consumerd-alerts.yml"
 "${PY[@]}" rewrite-prometheus config/prometheus/prometheus.yml "$TMP/prometheus/prometheus.yml" \
