@@ -272,13 +272,10 @@ import Testing
         #expect(!audit.stderr.contains("\r") && !audit.stderr.contains("\u{1B}["))
     }
 
-    /// On a terminal (`script` gives the command one), `replay` redraws one line in place with the count, the
-    /// rate and an ETA, and ends with the summary line.
-    @Test func replayOnATerminalShowsLiveProgress() throws {
-        let cluster = try MockCluster(brokers: 1)
-        try cluster.createTopic("ticks.features", partitions: 1)
-        let command = [TestPaths.consumerd.path, "replay", ReferenceData.tickFile.path, "--rate", "2000", "--bootstrap-servers", cluster.bootstrapServers]
-            .map { "'\($0)'" }.joined(separator: " ")
+    /// Runs `consumerd ARGUMENTS` on a terminal (`script` gives it one); returns exit status and everything it
+    /// wrote.
+    static func onTerminal(_ arguments: [String]) throws -> (status: Int32, text: String) {
+        let command = ([TestPaths.consumerd.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         process.arguments = ["-qefc", command, "/dev/null"]
@@ -286,14 +283,32 @@ import Testing
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
+        // As ChildProcess does: the test's own Kafka and model settings must not leak into the command.
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KAFKA_") && !$0.key.hasPrefix("MODEL_") }
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(text)")
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// On a terminal `replay` and `audit` redraw one line in place with the count, the rate and an ETA, and end
+    /// with the summary line.
+    @Test func replayAndAuditOnATerminalShowLiveProgress() throws {
+        let cluster = try MockCluster(brokers: 1)
+        for topic in ["ticks.features", "ticks.predictions", "ticks.features.dlq"] { try cluster.createTopic(topic, partitions: 1) }
+        let (status, text) = try Self.onTerminal(
+            ["replay", ReferenceData.tickFile.path, "--rate", "2000", "--bootstrap-servers", cluster.bootstrapServers]
+        )
+        #expect(status == 0, "\(text)")
         // The first redraw happens at record 256 (nothing was drawn before), long before 2,827 records at 2,000/s.
         #expect(text.contains("\r\u{1B}[Kreplay: sending to ticks.features 256/2,827 records"), "\(text.debugDescription)")
         #expect(text.contains("ETA "))
         #expect(text.contains("replay: sent \(DaemonIntegrationTests.fixtureLineCount), delivered \(DaemonIntegrationTests.fixtureLineCount)"))
+
+        // Nothing was processed, so the audit fails; its live line shows the replay phase from record 256 on.
+        let audit = try Self.onTerminal(["audit", "--bootstrap-servers", cluster.bootstrapServers])
+        #expect(audit.status == 1, "\(audit.text)")
+        #expect(audit.text.contains("\r\u{1B}[Kaudit: replaying inputs 256/2,827 records"), "\(audit.text.debugDescription)")
+        #expect(audit.text.contains("\r\u{1B}[Kaudit: 2827 inputs, 0 outputs, 0 dead letters in "), "\(audit.text.debugDescription)")
     }
 }
