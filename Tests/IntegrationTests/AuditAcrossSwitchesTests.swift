@@ -230,6 +230,76 @@ import Testing
         }
     }
 
+    /// The same for dead letters (keyed by the input's key, value = the input): 100 kB records that are not JSON,
+    /// dead-lettered as the daemon does, overflow the mock's retention of the dead-letter partitions.
+    @Test(arguments: [false, true])
+    func deadLettersDeletedByRetentionAreTruncatedNotLost(dropOneAboveTheLowWatermark: Bool) throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic("ticks.features", partitions: 8)
+        try cluster.createTopic("ticks.predictions", partitions: 1)
+        try cluster.createTopic("ticks.features.dlq", partitions: 2)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        for index in 0..<130 {
+            let value = [UInt8](repeating: UInt8(ascii: "x"), count: 100_000)
+            try value.withUnsafeBytes { try producer.send(topic: "ticks.features", key: Array("bad-\(index % 16)".utf8), value: $0) }
+        }
+        #expect(producer.flush(timeoutMs: 60_000) == 0)
+        let inputs = try TopicReader(bootstrapServers: cluster.bootstrapServers, topic: "ticks.features").readToEnd(timeoutSeconds: 60)
+        #expect(inputs.count == 130, "the input topic must keep every record")
+        let (ml, _, _) = try Self.models()
+        var pipelines: [Int32: RecordPipeline] = [:]
+        var deadLetters: [(input: ReadRecord, type: String)] = []
+        for input in inputs.sorted(by: { ($0.partition, $0.offset) < ($1.partition, $1.offset) }) {
+            let outcome = input.value.withUnsafeBytes { value in
+                pipelines[input.partition, default: RecordPipeline(model: ml)].process(
+                    value: value, key: nil, kafkaTimestamp: nil, now: Date().timeIntervalSince1970, timings: nil
+                )
+            }
+            guard case .deadLetter(let error) = outcome else { throw TestFailure("expected a dead letter, got \(outcome)") }
+            deadLetters.append((input, error.type.rawValue))
+        }
+        // Written in input order per input partition, as a daemon would; the last one is above any low watermark.
+        let dropped = dropOneAboveTheLowWatermark ? deadLetters.removeLast() : nil
+        for (input, type) in deadLetters {
+            try input.value.withUnsafeBytes { value in
+                try producer.send(topic: "ticks.features.dlq", key: input.key, value: value, headers: [
+                    ("error_type", Array(type.utf8)), ("error", Array("not JSON".utf8)), ("source_topic", Array("ticks.features".utf8)),
+                    ("source_partition", Array(String(input.partition).utf8)), ("source_offset", Array(String(input.offset).utf8)),
+                ])
+            }
+        }
+        #expect(producer.flush(timeoutMs: 60_000) == 0)
+        let reader = try TopicReader(bootstrapServers: cluster.bootstrapServers, topic: "ticks.features.dlq")
+        let lows = try (0..<2).map { try reader.watermarks(partition: Int32($0), timeoutMs: 10_000).low }
+        let deleted = lows.reduce(0, +)
+        #expect(deleted > 0, "the mock's retention deleted no dead letters: the test proves nothing")
+        // Which deleted ones the audit cannot verify: those of an input partition with nothing left in their
+        // dead-letter partition (written input partition by input partition, the early ones went entirely).
+        let survivors = Set(try reader.readToEnd(timeoutSeconds: 60).compactMap { record in
+            record.headers["source_partition"].map { "\(record.partition)/\($0)" }
+        })
+        var written: [Int32: Int64] = [:]
+        var unverifiable = 0
+        for (input, _) in deadLetters {
+            let q = try #require(input.key.flatMap { key in key.withUnsafeBytes { KeyPartitioner.consistentRandom.partition(forKey: $0, partitionCount: 2) } })
+            let position = written[q, default: 0]
+            written[q] = position + 1
+            if position < lows[Int(q)], !survivors.contains("\(q)/\(input.partition)") { unverifiable += 1 }
+        }
+
+        let result = try Self.audit(cluster, arguments: ["--model", Self.mlPath])
+        print("dead-letter retention: \(deadLetters.count) written, \(deleted) deleted (\(unverifiable) of input partitions with nothing left); audit truncated \(result.report.truncated.count) (unverifiable \(result.report.truncatedUnverifiable)), lost \(result.report.lost.count)")
+        #expect(result.report.truncated.count == Int(deleted))
+        #expect(result.report.truncatedUnverifiable == unverifiable && unverifiable < Int(deleted))
+        #expect(result.report.mismatched.count == 0 && result.report.duplicated.count == 0)
+        if let dropped {
+            #expect(result.report.lost.first == ["\(dropped.input.partition):\(dropped.input.offset)"] && result.report.lost.count == 1)
+            #expect(!result.report.passed)
+        } else {
+            #expect(result.report.lost.count == 0 && result.report.passed)
+        }
+    }
+
     /// A model that cannot be loaded, or one version naming two files, stops the audit with exit 2 and one line
     /// naming the argument.
     @Test func unloadableOrAmbiguousModelsAreStartupErrors() throws {
