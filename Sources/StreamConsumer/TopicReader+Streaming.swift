@@ -58,8 +58,9 @@ extension TopicReader {
     /// `body` without copying, in offset order within each partition (partitions interleave). Nothing is kept:
     /// memory does not depend on how much is read. Returns the number of records handed over.
     ///
-    /// - Throws: ``KafkaError`` when `timeoutSeconds` pass before every partition was read to its `high` (a
-    ///   partial read would make every unread record look missing), or the assignment fails.
+    /// - Throws: ``KafkaError`` when `timeoutSeconds` pass without a record arriving before every partition was
+    ///   read to its `high` (a partial read would make every unread record look missing; a stall, not the size of
+    ///   the topic, is what ends the read), or the assignment fails.
     public func stream(
         _ extents: [PartitionExtent], timeoutSeconds: Double, _ body: (StreamedRecord) -> Void
     ) throws(KafkaError) -> Int {
@@ -69,7 +70,8 @@ extension TopicReader {
         let positions = extents.filter { remaining[$0.partition] != nil }.map { PartitionOffset(partition: $0.partition, offset: $0.low) }
         try assign(positions)
         defer { stopReplay() }
-        let deadline = Clock.monotonicNanos() + UInt64(max(timeoutSeconds, 0) * 1e9)
+        let patience = UInt64(max(timeoutSeconds, 0) * 1e9)
+        var deadline = Clock.monotonicNanos() + patience
         var count = 0
         while !remaining.isEmpty {
             let now = Clock.monotonicNanos()
@@ -77,13 +79,17 @@ extension TopicReader {
                 let unread = remaining.keys.sorted().prefix(8).map(String.init).joined(separator: ", ")
                 throw KafkaError(
                     operation: "read \(topic)",
-                    message: "not read to its end within \(Int(timeoutSeconds)) s (partitions \(unread)…); raise --timeout"
+                    message: "nothing arrived for \(Int(timeoutSeconds)) s before the end (partitions \(unread)…); raise --timeout"
                 )
             }
             guard let message = rd_kafka_consumer_poll(client, Int32(clamping: min((deadline - now) / 1_000_000, 200))) else {
                 continue
             }
             defer { rd_kafka_message_destroy(message) }
+            // Progress (a record or an end) renews the patience; errors (a broker down) do not.
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR || message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                deadline = Clock.monotonicNanos() + patience
+            }
             let partition = message.pointee.partition
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 // With read_committed the last offsets may be transaction markers, never delivered: the end

@@ -34,7 +34,7 @@ struct AuditCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    @Option(help: "Seconds allowed for reading each topic (and each input partition's replay).")
+    @Option(help: "Seconds without a record arriving after which reading a topic gives up (the audit then fails).")
     var timeout: Double = 120
 
     func run() throws {

@@ -49,4 +49,22 @@ import Testing
         #expect(read == partial.map(\.count).reduce(0, +))
         for extent in partial { #expect(seen[extent.partition] == Array(10..<extent.high)) }
     }
+
+    /// A read that stalls (the broker went away) ends with an error after the patience, never with a silently
+    /// partial result.
+    @Test func aStalledStreamThrowsInsteadOfReturningPartOfTheTopic() throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic("stalled", partitions: 1)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        for index in 0..<10 { try producer.send(topic: "stalled", key: "k", value: Array("\(index)".utf8)) }
+        #expect(producer.flush(timeoutMs: 30_000) == 0)
+        let reader = try TopicReader(bootstrapServers: cluster.bootstrapServers, topic: "stalled")
+        let extents = try reader.extents()
+        try cluster.setBrokerDown(1)
+        var seen = 0
+        #expect(throws: KafkaError.self) {
+            _ = try reader.stream(extents, timeoutSeconds: 2) { _ in seen += 1 }
+        }
+        #expect(seen == 0)
+    }
 }
