@@ -66,6 +66,8 @@ public final class ConsumerMetrics: Sendable {
     private let buildInfo: Gauge
 
     private let process: ProcessMetrics
+    /// Realised-label and drift metrics (see ``ModelQualityMetrics``).
+    public let quality: ModelQualityMetrics
 
     /// Registers every consumerd metric on a new registry.
     ///
@@ -164,6 +166,7 @@ public final class ConsumerMetrics: Sendable {
 
         self.process = ProcessMetrics(registry: registry)
         self.model = ModelMetrics(registry: registry)
+        self.quality = ModelQualityMetrics(registry: registry)
     }
 
     // MARK: Per-record updates (hot path)

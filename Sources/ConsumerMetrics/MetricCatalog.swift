@@ -148,6 +148,54 @@ public enum MetricCatalog {
         help: "Always 1; labels identify the consumerd build (version) and the Swift compiler (swift)."
     )
 
+    // MARK: Model quality (realised labels and drift; see ModelQualityMetrics).
+
+    public static let realisedOutcomes = Family(
+        name: "volatility_consumer_realised_outcomes_total",
+        help: "Completed label horizons by model and by predicted and realised label (the confusion matrix): "
+            + "realised label 1 when the population std of ln(mid) differences over the next "
+            + "LABEL_HORIZON_SECONDS reaches the label threshold."
+    )
+    public static let realisedBrierSum = Family(
+        name: "volatility_consumer_realised_brier_sum",
+        help: "Sum of (probability - realised label)^2 over labelled completed horizons."
+    )
+    public static let realisedBrierCount = Family(
+        name: "volatility_consumer_realised_brier_count",
+        help: "Labelled completed horizons in volatility_consumer_realised_brier_sum."
+    )
+    public static let realisedUnlabelled = Family(
+        name: "volatility_consumer_realised_unlabelled_total",
+        help: "Completed horizons with fewer than 2 ln(mid) differences (no realised label)."
+    )
+    public static let realisedExpired = Family(
+        name: "volatility_consumer_realised_expired_total",
+        help: "Predictions whose label horizon was dropped before completing: max_pending (LABEL_MAX_PENDING), "
+            + "capacity_eviction (STATE_MAX_KEYS), idle_eviction (STATE_IDLE_SECONDS)."
+    )
+    public static let featurePSI = Family(
+        name: "volatility_consumer_feature_psi",
+        help: "Population stability index of each feature over the last DRIFT_WINDOW_RECORDS predictions "
+            + "against the model's reference profile (NaN until DRIFT_MIN_RECORDS)."
+    )
+    public static let predictionPSI = Family(
+        name: "volatility_consumer_prediction_psi",
+        help: "Population stability index of the model's probability over the drift window against the "
+            + "reference profile (NaN until DRIFT_MIN_RECORDS)."
+    )
+    public static let featureNonFinite = Family(
+        name: "volatility_consumer_feature_nonfinite_total",
+        help: "Non-finite feature values (left out of the PSI), e.g. trade_intensity of a zero-length window."
+    )
+    public static let predictedPositiveRate = Family(
+        name: "volatility_consumer_predicted_positive_rate",
+        help: "Share of positive predictions of the active model over the drift window."
+    )
+    public static let referencePositiveRate = Family(
+        name: "volatility_consumer_reference_positive_rate",
+        help: "Predicted positive rate of the active model on its training data (from its reference profile)."
+    )
+
     // MARK: Process metrics (client_python-compatible names).
 
     public static let processResidentMemory = Family(
@@ -170,6 +218,8 @@ public enum MetricCatalog {
         lagRecords, assignedPartitions, rebalances, offsetCommits, ready, producerQueueMessages,
         inflightRecords, stateKeys, modelInfo, modelLoaded, healthStatus, lastProgressTimestamp, lastRecordTimestamp,
         stateRebuildRecords, stateRebuildSeconds, buildInfo,
+        realisedOutcomes, realisedBrierSum, realisedBrierCount, realisedUnlabelled, realisedExpired, featurePSI,
+        predictionPSI, featureNonFinite, predictedPositiveRate, referencePositiveRate,
         processResidentMemory, processVirtualMemory, processCPUSeconds, processOpenFDs, processMaxFDs,
         processStartTime,
         modelReloads, modelFallbackActive, modelFallbacks, modelSource, modelLastReloadTimestamp,

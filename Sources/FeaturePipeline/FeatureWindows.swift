@@ -38,6 +38,12 @@ public struct FeatureWindows: Sendable {
     /// Products evicted to stay within ``maxKeys``.
     public private(set) var capacityEvictions = 0
 
+    /// Products evicted by the last ``update(with:)``, capacity evictions first (storage reused: no allocation
+    /// once it has held the most a single update evicts).
+    public private(set) var evictedByLastUpdate: [String] = []
+    /// How many leading entries of ``evictedByLastUpdate`` were capacity evictions (the rest were idle).
+    public private(set) var capacityEvictedByLastUpdate = 0
+
     private var table = ProductStateTable()
     private var updatesUntilIdleCheck = 0
 
@@ -71,12 +77,19 @@ public struct FeatureWindows: Sendable {
     /// Also enforces the state bounds: a new product evicts the least recently updated one when
     /// ``maxKeys`` are held, and a few products are checked for idleness.
     public mutating func update(with tick: Tick) -> FeatureVector? {
+        if !self.evictedByLastUpdate.isEmpty {
+            self.evictedByLastUpdate.removeAll(keepingCapacity: true)
+            self.capacityEvictedByLastUpdate = 0
+        }
         let slot: Int
         if let existing = self.table.slot(of: tick.productId) {
             slot = existing
         } else {
             if self.table.count >= self.maxKeys {
-                self.table.remove(self.table.oldest)
+                if let key = self.table.remove(self.table.oldest) {
+                    self.evictedByLastUpdate.append(key)
+                    self.capacityEvictedByLastUpdate = 1
+                }
                 self.capacityEvictions += 1
             }
             slot = self.table.insert(tick.productId)
@@ -107,6 +120,8 @@ public struct FeatureWindows: Sendable {
     /// eviction counters are kept.
     public mutating func removeAll() {
         self.table.removeAll()
+        self.evictedByLastUpdate.removeAll()
+        self.capacityEvictedByLastUpdate = 0
     }
 
     /// Drops a bounded number of products idle at event time `now`; the product just updated is never idle.
@@ -118,10 +133,11 @@ public struct FeatureWindows: Sendable {
         while checked < Self.oldestChecksPerCheck, self.table.oldest >= 0,
             self.table.lastEventTime(self.table.oldest) < cutoff
         {
-            self.table.remove(self.table.oldest)
+            if let key = self.table.remove(self.table.oldest) { self.evictedByLastUpdate.append(key) }
             self.idleEvictions += 1
             checked += 1
         }
-        self.idleEvictions += self.table.sweep(budget: Self.sweepSlotsPerCheck, cutoff: cutoff)
+        self.idleEvictions += self.table.sweep(
+            budget: Self.sweepSlotsPerCheck, cutoff: cutoff, removedKeys: &self.evictedByLastUpdate)
     }
 }

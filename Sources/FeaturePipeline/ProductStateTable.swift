@@ -81,15 +81,18 @@ struct ProductStateTable: Sendable {
         return self.windows[slot].update(eventTime: eventTime, mid: mid, spread: spread, windowSeconds: windowSeconds)
     }
 
-    /// Removes the product in `slot` and releases its window's memory.
-    mutating func remove(_ slot: Int) {
-        guard self.lastEventTimes.indices.contains(slot), !self.lastEventTimes[slot].isNaN else { return }
+    /// Removes the product in `slot` and releases its window's memory; returns its product id.
+    @discardableResult
+    mutating func remove(_ slot: Int) -> String? {
+        guard self.lastEventTimes.indices.contains(slot), !self.lastEventTimes[slot].isNaN else { return nil }
         self.unlink(slot)
-        self.index.removeValue(forKey: self.keys[slot])
+        let key = self.keys[slot]
+        self.index.removeValue(forKey: key)
         self.keys[slot] = ""
         self.windows[slot] = ProductWindow()
         self.lastEventTimes[slot] = .nan
         self.freeSlots.append(slot)
+        return key
     }
 
     /// Removes every product and releases the memory.
@@ -98,8 +101,8 @@ struct ProductStateTable: Sendable {
     }
 
     /// Inspects the next `budget` slots in round-robin order and removes the occupied ones whose last event
-    /// time is before `cutoff`. Returns how many were removed.
-    mutating func sweep(budget: Int, cutoff: Double) -> Int {
+    /// time is before `cutoff`, appending their product ids to `removedKeys`. Returns how many were removed.
+    mutating func sweep(budget: Int, cutoff: Double, removedKeys: inout [String]) -> Int {
         let slots = self.lastEventTimes.count
         guard slots > 0 else { return 0 }
         var removed = 0
@@ -108,8 +111,8 @@ struct ProductStateTable: Sendable {
             let slot = self.cursor
             self.cursor += 1
             // NaN (a free slot) is never below the cutoff.
-            if self.lastEventTimes[slot] < cutoff {
-                self.remove(slot)
+            if self.lastEventTimes[slot] < cutoff, let key = self.remove(slot) {
+                removedKeys.append(key)
                 removed += 1
             }
         }

@@ -15,6 +15,11 @@ public struct RecordPipeline: Sendable {
     public static let defaultMaxProductIdBytes = 256
     /// The rolling per-product windows.
     public private(set) var windows: FeatureWindows
+    /// Open horizons of this partition's predictions and the outcomes the last record completed (see
+    /// ``RealisedLabelTracker``); horizons are opened by the caller with ``openHorizon(source:first:second:)``.
+    public private(set) var labels: RealisedLabelTracker
+    /// Whether ticks advance the label horizons (label settings were given); off, the path is as before.
+    public private(set) var labelsEnabled: Bool
     private let decoder: RecordDecoder
 
     /// Creates a pipeline with empty windows.
@@ -32,8 +37,11 @@ public struct RecordPipeline: Sendable {
         windowSeconds: Double = 60,
         maxKeys: Int = FeatureWindows.defaultMaxKeys,
         idleSeconds: Double = FeatureWindows.defaultIdleSeconds,
-        maxProductIdBytes: Int = RecordPipeline.defaultMaxProductIdBytes
+        maxProductIdBytes: Int = RecordPipeline.defaultMaxProductIdBytes,
+        labelSettings: LabelSettings? = nil
     ) {
+        self.labels = RealisedLabelTracker(settings: labelSettings ?? LabelSettings(threshold: .infinity))
+        self.labelsEnabled = labelSettings != nil
         self.model = model
         self.maxRecordBytes = maxRecordBytes
         self.maxProductIdBytes = maxProductIdBytes
@@ -53,6 +61,30 @@ public struct RecordPipeline: Sendable {
 
     public mutating func resetWindows() {
         self.windows.removeAll()
+        self.labels.removeAll()
+    }
+
+    /// Opens a realised-label horizon at the tick of the last ``process(value:key:kafkaTimestamp:now:timings:)``
+    /// call, which must have returned a prediction; the scores come from the caller (active and shadow model).
+    public mutating func openHorizon(source: RecordSource, first: HorizonScore, second: HorizonScore? = nil) {
+        self.labels.openAtLastTick(source: source, first: first, second: second)
+    }
+
+    /// Label settings for horizons opened from now on (open ones keep theirs); `nil` stops labelling and
+    /// forgets the open horizons.
+    public mutating func setLabelSettings(_ settings: LabelSettings?) {
+        guard let settings else {
+            self.labelsEnabled = false
+            self.labels.removeAll()
+            return
+        }
+        self.labels.settings = settings
+        self.labelsEnabled = true
+    }
+
+    /// Returns and zeroes the counts of horizons dropped without an outcome.
+    public mutating func takeLabelExpiries() -> RealisedLabelTracker.ExpiryCounts {
+        self.labels.takeExpiries()
     }
 
     /// Decides the outcome of one input record, updating the product's window when the record is a tick.
@@ -71,6 +103,7 @@ public struct RecordPipeline: Sendable {
         now: Double,
         timings: UnsafeMutablePointer<StageTimings>?
     ) -> RecordOutcome {
+        if self.labelsEnabled { self.labels.beginRecord() }
         guard value.count <= self.maxRecordBytes else {
             return .deadLetter(
                 RecordError(type: .oversize, reason: "record is \(value.count) bytes, limit \(self.maxRecordBytes)"))
@@ -98,7 +131,9 @@ public struct RecordPipeline: Sendable {
                     reason: "product id is \(tick.productId.utf8.count) bytes, limit \(self.maxProductIdBytes)"))
         }
 
-        guard let features = self.windows.update(with: tick) else {
+        let updated = self.windows.update(with: tick)
+        if self.labelsEnabled { self.observeForLabels(tick) }
+        guard let features = updated else {
             Self.lap(&start, into: timings, \.featuresNanos)
             return .skipped(.warmingUp)
         }
@@ -111,6 +146,19 @@ public struct RecordPipeline: Sendable {
             Prediction(
                 productId: tick.productId, eventTime: tick.eventTime, price: tick.price,
                 midprice: tick.midprice, features: features, score: score))
+    }
+
+    /// Drops the horizons of products the window update evicted, then lets the tick advance its product's.
+    @inline(__always)
+    private mutating func observeForLabels(_ tick: Tick) {
+        if !self.windows.evictedByLastUpdate.isEmpty {
+            for (i, productId) in self.windows.evictedByLastUpdate.enumerated() {
+                let reason: HorizonExpiry =
+                    i < self.windows.capacityEvictedByLastUpdate ? .capacityEviction : .idleEviction
+                self.labels.drop(productId: productId, reason: reason)
+            }
+        }
+        self.labels.observe(productId: tick.productId, eventTime: tick.eventTime, midprice: tick.midprice)
     }
 
     @inline(__always)

@@ -16,7 +16,7 @@ struct Consumerd: AsyncParsableCommand {
             Invalid configuration stops the daemon with one line naming the variable and exit code 2.
             """,
         version: BuildInfo.version,
-        subcommands: [RunCommand.self, ReplayCommand.self, MockClusterCommand.self, AuditCommand.self],
+        subcommands: [RunCommand.self, ReplayCommand.self, MockClusterCommand.self, AuditCommand.self, ValidateModelCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -30,6 +30,8 @@ struct DaemonConfiguration: Sendable {
 
     static let defaultModelPath = "config/models/xgb-volatility-5feat.json"
     static let defaultBaselinePath = "config/models/baseline.json"
+    /// Realised-label scoring and drift (issue 13).
+    var quality: QualityConfiguration
 
     /// The variables `consumerd --help` documents, in the order it lists them.
     static let documentedVariables: [(name: String, defaultValue: String, meaning: String)] = [
@@ -68,6 +70,12 @@ struct DaemonConfiguration: Sendable {
         ("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
         ("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
         ("TRANSACTION_MAX_MS", "100", "exactly_once: a transaction is committed after this long"),
+        ("LABEL_HORIZON_SECONDS", "60", "H: a prediction is scored against the realised volatility of the next H seconds"),
+        ("LABEL_THRESHOLD", "the model's .reference.json", "τ: realised volatility at or above which the realised label is 1"),
+        ("LABEL_MAX_PENDING", "100000", "open label horizons per input partition; the oldest are dropped beyond it"),
+        ("DRIFT_WINDOW_RECORDS", "10000", "predictions in the sliding window compared with the model's reference (PSI)"),
+        ("DRIFT_MIN_RECORDS", "500", "PSI is exported once the drift window holds this many predictions"),
+        ("OUTCOMES_TOPIC", "unset", "topic for one JSON record per completed label horizon (unset: metrics only)"),
         ("DEMO_SPEEDUP", "1", "embedded demo: replay speed of the bundled ticks"),
         ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "embedded demo: NDJSON tick file"),
         ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
@@ -116,7 +124,8 @@ struct DaemonConfiguration: Sendable {
                 )
             },
             modelSpec: modelSpec,
-            model: try ModelSettings.fromEnvironment(reader)
+            model: try ModelSettings.fromEnvironment(reader),
+            quality: try QualityConfiguration.fromEnvironment(reader)
         )
     }
 

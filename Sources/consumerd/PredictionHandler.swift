@@ -33,6 +33,14 @@ final class PredictionHandler: RecordHandler {
     /// Where shadow predictions are published (`SHADOW_TOPIC`), if anywhere.
     private let shadowTopic: ExtraTopic?
     private var shadowBuffer: [UInt8] = []
+    /// Realised labels and drift (issue 13).
+    private var quality: QualityTracking
+    /// H: a rebuild replays the feature window plus this, so open label horizons are restored.
+    private var labelHorizonSeconds: Double
+    /// Where completed label horizons are published (`OUTCOMES_TOPIC`), if anywhere.
+    private let outcomesTopic: ExtraTopic?
+    private let outcomeEncoder = OutcomeEncoder()
+    private var outcomeBuffer: [UInt8] = []
 
     /// The rendered model parts of every output the current set can give.
     struct Encoders {
@@ -65,9 +73,13 @@ final class PredictionHandler: RecordHandler {
     init(
         pipeline: RecordPipeline, models: ModelSet? = nil, metrics: ConsumerMetrics, switchboard: ModelSwitchboard? = nil,
         shadowTopic: ExtraTopic? = nil, stallInjection: StallInjection? = nil,
-        nonFiniteInjection: NonFiniteScoreInjection? = nil
+        nonFiniteInjection: NonFiniteScoreInjection? = nil,
+        quality: QualityConfiguration.Resolved? = nil, outcomesTopic: ExtraTopic? = nil
     ) {
         self.stallInjection = stallInjection
+        self.quality = QualityTracking(resolved: quality, metrics: metrics.quality)
+        self.labelHorizonSeconds = quality?.labelSettings?.horizonSeconds ?? 0
+        self.outcomesTopic = outcomesTopic
         self.nonFiniteInjection = nonFiniteInjection
         self.template = pipeline
         let models = models ?? ModelSet(active: pipeline.model)
@@ -81,11 +93,16 @@ final class PredictionHandler: RecordHandler {
 
     /// Puts a new model set in force (between two records): every partition's pipeline scores with it from the
     /// next record on; the windows are kept (they do not depend on the model).
-    private func switchModels(to set: ModelSet) {
+    private func switchModels(to next: ModelSwitch) {
+        let set = next.set
         models = set
         encoders = Encoders(set)
         template.model = set.active
         for partition in pipelines.keys { pipelines[partition]?.model = set.active }
+        // Drift is measured against the new active model's reference from its first record; horizons opened
+        // from now on use its label threshold (open ones keep theirs).
+        resetDrift(next.quality.drift)
+        setLabelSettings(next.quality.labelSettings)
     }
 
     func resetState(partitions: Set<Int32>) {
@@ -96,14 +113,76 @@ final class PredictionHandler: RecordHandler {
     /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an
     /// uninterrupted run — and discards the outcome.
     func warmUp(_ record: ConsumedRecord) {
-        _ = pipelines[record.partition, default: template].process(
+        let outcome = pipelines[record.partition, default: template].process(
             value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds(), timings: nil
         )
+        if quality.labelsEnabled {
+            // Reopen the horizons the replayed predictions opened (their outcomes before the resume point were
+            // published by the run that handled those records). The shadow score is not replayed: a restart
+            // loses the shadow outcomes of horizons open across it.
+            var scores: LabelScores?
+            if case .prediction(let prediction) = outcome { scores = LabelScores(active: activeScore(prediction)) }
+            var unused = ExtraOutputs()
+            trackLabels(
+                scores, record: record, pipeline: &pipelines[record.partition, default: template], extras: &unused,
+                live: false)
+        }
         updateStateKeys(every: 1024)
     }
 
-    /// The feature window: a rebuild must replay at least this much event time before the resume point.
-    var stateReachSeconds: Double? { template.windows.windowSeconds }
+    /// The feature window plus the label horizon: a rebuild must replay at least this much event time before
+    /// the resume point (the windows, then the horizons opened in the last H seconds).
+    var stateReachSeconds: Double? { template.windows.windowSeconds + labelHorizonSeconds }
+
+    /// Starts a new drift window for a newly loaded model (its reference's ``DriftMonitor``, or `nil` when it
+    /// has no reference). Call between two records, on the processing thread (as ``switchModels(to:)``).
+    func resetDrift(_ drift: DriftMonitor?) {
+        quality.resetDrift(drift)
+    }
+
+    /// New label settings after a model reload (τ may come from the new model's reference): horizons opened
+    /// from now on use them, open ones keep theirs. `nil` stops opening horizons.
+    func setLabelSettings(_ settings: LabelSettings?) {
+        quality.labelsEnabled = settings != nil
+        if let settings { labelHorizonSeconds = settings.horizonSeconds }
+        template.setLabelSettings(settings)
+        for partition in pipelines.keys { pipelines[partition]?.setLabelSettings(settings) }
+    }
+
+    /// The scores a prediction opens a label horizon with.
+    struct LabelScores {
+        var active: HorizonScore
+        var shadow: HorizonScore?
+    }
+
+    private func activeScore(_ prediction: Prediction) -> HorizonScore {
+        HorizonScore(
+            role: .active, variant: models.active.variant, version: models.active.version,
+            probability: prediction.score.probability, prediction: prediction.score.prediction)
+    }
+
+    /// Opens a horizon for a prediction (`scores`), then counts the outcomes this record completed and the
+    /// horizons dropped meanwhile, and publishes the outcomes to `OUTCOMES_TOPIC` as further outputs of this
+    /// record — unless not `live` (a rebuild replaying records whose outputs exist already).
+    private func trackLabels(
+        _ scores: LabelScores?, record: ConsumedRecord, pipeline: inout RecordPipeline, extras: inout ExtraOutputs,
+        live: Bool
+    ) {
+        if let scores {
+            pipeline.openHorizon(
+                source: RecordSource(topic: record.topic, partition: record.partition, offset: record.offset),
+                first: scores.active, second: scores.shadow)
+        }
+        let expiries = pipeline.takeLabelExpiries()
+        guard live else { return }
+        let completed = pipeline.labels.completed
+        quality.recordLabels(completed, expiries: expiries)
+        guard let outcomesTopic, !completed.isEmpty else { return }
+        for outcome in completed {
+            outcomeEncoder.encode(outcome, into: &outcomeBuffer)
+            extras.append(topic: outcomesTopic, key: outcome.productId, value: outcomeBuffer)
+        }
+    }
 
     func eventTime(of record: ConsumedRecord) -> Double? {
         template.eventTime(value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: Clock.wallSeconds())
@@ -146,43 +225,64 @@ final class PredictionHandler: RecordHandler {
         metrics.recordProcessed(at: now)
         let disposition: RecordDisposition
         var eventTime: Double?
+        var labelScores: LabelScores?
         switch outcome {
         case .prediction(var prediction):
-            if sampled {
-                metrics.recordStage(.features, seconds: Double(timings.featuresNanos) / 1e9)
-                metrics.recordStage(.predict, seconds: Double(timings.predictNanos) / 1e9)
-            }
-            let source = RecordSource(topic: record.topic, partition: record.partition, offset: record.offset)
-            var encoder = encoders.active
-            var tag = encoders.activeTag
-            let forced = nonFiniteInjection?.isMarked(record.value) ?? false
-            if forced || (models.active.variant == .ml && !prediction.score.probability.isFinite) {
-                switch models.scoreActive(prediction.features, forceNonFinite: forced) {
-                case .scored(let score):
-                    prediction.score = score
-                case .fellBack(let score):
-                    prediction.score = score
-                    encoder = encoders.fallback ?? encoder
-                    tag = Encoders.tag(.baseline)
-                    metrics.model.recordFallback(.nonFiniteScore)
-                case .failed:
-                    metrics.recordError(.modelError)
-                    metrics.recordProcessingSeconds(Double(Clock.monotonicNanos() &- started) / 1e9)
-                    return .deadLetter(DeadLetter(
-                        errorType: ErrorType.modelError.rawValue,
-                        reason: "the \(models.active.variant.rawValue) model \(models.active.version) gave a non-finite score"
-                    ))
+            prediction: do {
+                if sampled {
+                    metrics.recordStage(.features, seconds: Double(timings.featuresNanos) / 1e9)
+                    metrics.recordStage(.predict, seconds: Double(timings.predictNanos) / 1e9)
                 }
+                let source = RecordSource(topic: record.topic, partition: record.partition, offset: record.offset)
+                var encoder = encoders.active
+                var tag = encoders.activeTag
+                let forced = nonFiniteInjection?.isMarked(record.value) ?? false
+                if forced || (models.active.variant == .ml && !prediction.score.probability.isFinite) {
+                    switch models.scoreActive(prediction.features, forceNonFinite: forced) {
+                    case .scored(let score):
+                        prediction.score = score
+                    case .fellBack(let score):
+                        prediction.score = score
+                        encoder = encoders.fallback ?? encoder
+                        tag = Encoders.tag(.baseline)
+                        metrics.model.recordFallback(.nonFiniteScore)
+                    case .failed:
+                        // Dead-lettered; the tick stays in its window and the horizons it completes still publish.
+                        metrics.recordError(.modelError)
+                        disposition = .deadLetter(DeadLetter(
+                            errorType: ErrorType.modelError.rawValue,
+                            reason: "the \(models.active.variant.rawValue) model \(models.active.version) gave a non-finite score"
+                        ))
+                        break prediction
+                    }
+                }
+                let encodeStarted = sampled ? Clock.monotonicNanos() : 0
+                encoder.encode(prediction, processingTime: now, source: source, into: &output)
+                if sampled { metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9) }
+                var shadowScore: ModelScore?
+                if let shadow = models.shadow {
+                    shadowScore = scoreShadow(shadow, prediction, now: now, source: source, extras: &extras)
+                }
+                eventTime = prediction.eventTime
+                if quality.labelsEnabled {
+                    var scores = LabelScores(active: activeScore(prediction))
+                    if tag != encoders.activeTag, let fallback = models.fallback {  // scored by the fallback
+                        scores.active.variant = fallback.variant
+                        scores.active.version = fallback.version
+                    }
+                    if let shadowScore, let shadow = models.shadow {
+                        scores.shadow = HorizonScore(
+                            role: .shadow, variant: shadow.variant, version: shadow.version,
+                            probability: shadowScore.probability, prediction: shadowScore.prediction)
+                    }
+                    labelScores = scores
+                }
+                if tag == encoders.activeTag { quality.recordPrediction(prediction) }
+                disposition = .publish(
+                    key: prediction.productId,
+                    kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability, model: tag)
+                )
             }
-            let encodeStarted = sampled ? Clock.monotonicNanos() : 0
-            encoder.encode(prediction, processingTime: now, source: source, into: &output)
-            if sampled { metrics.recordStage(.encode, seconds: Double(Clock.monotonicNanos() &- encodeStarted) / 1e9) }
-            if let shadow = models.shadow { scoreShadow(shadow, prediction, now: now, source: source, extras: &extras) }
-            eventTime = prediction.eventTime
-            disposition = .publish(
-                key: prediction.productId,
-                kind: .prediction(label: Int8(prediction.score.prediction), probability: prediction.score.probability, model: tag)
-            )
         case .skipped(let reason):
             metrics.recordSkip(reason.rawValue)
             disposition = .skip
@@ -194,6 +294,11 @@ final class PredictionHandler: RecordHandler {
                 truncateTo: error.type == .oversize ? Self.oversizeKeptBytes : nil
             ))
         }
+        if quality.labelsEnabled {
+            trackLabels(
+                labelScores, record: record, pipeline: &pipelines[record.partition, default: template], extras: &extras,
+                live: true)
+        }
         metrics.recordProcessingSeconds(Double(Clock.monotonicNanos() &- started) / 1e9)
         metrics.recordLag(recordTimestamp: record.timestamp, eventTime: eventTime, now: now)
         updateStateKeys(every: 256)
@@ -202,9 +307,10 @@ final class PredictionHandler: RecordHandler {
 
     /// Scores the record's features with the shadow model too: compared with the published decision, and
     /// published to `SHADOW_TOPIC` when one is set (an output of the same input, committed with it).
+    @discardableResult
     private func scoreShadow(
         _ shadow: LoadedModel, _ prediction: Prediction, now: Double, source: RecordSource, extras: inout ExtraOutputs
-    ) {
+    ) -> ModelScore {
         var shadowPrediction = prediction
         shadowPrediction.score = shadow.predict(prediction.features)
         metrics.model.recordShadow(
@@ -212,9 +318,10 @@ final class PredictionHandler: RecordHandler {
             activePrediction: prediction.score.prediction,
             probabilityDifference: abs(prediction.score.probability - shadowPrediction.score.probability)
         )
-        guard let shadowTopic, let encoder = encoders.shadow else { return }
+        guard let shadowTopic, let encoder = encoders.shadow else { return shadowPrediction.score }
         encoder.encode(shadowPrediction, processingTime: now, source: source, into: &shadowBuffer)
         extras.append(topic: shadowTopic, key: prediction.productId, value: shadowBuffer)
+        return shadowPrediction.score
     }
 }
 

@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
         let modelManager = ModelManager(
             settings: modelSettings,
             loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: nil),
-            switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
+            quality: configuration.quality, switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
             environmentSpec: configuration.modelSpec, initial: models
         )
         let documents = JSONDocuments()
@@ -95,6 +95,10 @@ struct RunCommand: AsyncParsableCommand {
             topics.extra.append(topic)
             return ExtraTopic(topics.extra.count - 1)
         }
+        let outcomesTopic = configuration.quality.outcomesTopic.map { topic in
+            topics.extra.append(topic)
+            return ExtraTopic(topics.extra.count - 1)
+        }
 
         var cluster: MockCluster?
         var demoSource: DemoTickSource?
@@ -117,21 +121,25 @@ struct RunCommand: AsyncParsableCommand {
             printLine("BOOTSTRAP=\(bootstrapServers)")
             demoSource = DemoTickSource(
                 file: demoFile, topic: topics.input, speedup: configuration.demoSpeedup,
-                bootstrapServers: bootstrapServers, logger: logger
+                bootstrapServers: bootstrapServers, logger: logger,
+                labelHorizonSeconds: configuration.quality.labelHorizonSeconds
             )
         }
         logConfiguration(configuration, bootstrapServers: bootstrapServers, logger: logger)
 
+        let quality = try QualityStartup.resolve(configuration.quality, model: model, logger: logger)
         let handler = PredictionHandler(
             pipeline: RecordPipeline(
                 model: model, maxRecordBytes: configuration.maxRecordBytes,
-                maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds),
+                maxKeys: configuration.stateMaxKeys, idleSeconds: configuration.stateIdleSeconds,
+                labelSettings: quality.labelSettings),
             models: models.set,
             metrics: metrics,
             switchboard: switchboard,
             shadowTopic: shadowTopic,
             stallInjection: configuration.stallInjection,
-            nonFiniteInjection: modelSettings.nonFiniteInjection
+            nonFiniteInjection: modelSettings.nonFiniteInjection,
+            quality: quality, outcomesTopic: outcomesTopic
         )
         if modelSettings.nonFiniteInjection != nil {
             logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_NAN_MARKER get a non-finite ML score")

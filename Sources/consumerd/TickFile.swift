@@ -170,3 +170,98 @@ struct TickFile: Sendable {
         return nil
     }
 }
+
+extension TickFile {
+    /// The line's bytes with its event time moved by a whole number of seconds: the integer digits of a
+    /// top-level `ts`/`timestamp` number are rewritten and its fraction digits kept as recorded, so every
+    /// difference between two event times of a pass is exactly the recorded one (an ISO `time` string is
+    /// rewritten with microseconds, its recorded precision).
+    func bytes(of line: Line, shiftedBySeconds shift: Int64) -> [UInt8] {
+        guard shift != 0, let field = line.timeField else { return line.bytes }
+        var bytes = line.bytes
+        switch field {
+        case .number(let range):
+            let text = bytes[range]
+            let dot = text.firstIndex(of: UInt8(ascii: ".")) ?? text.endIndex
+            guard !text.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
+                let whole = Int64(String(decoding: text[text.startIndex..<dot], as: UTF8.self)), whole >= 0
+            else {
+                return self.bytes(of: line, eventTime: line.eventTime + Double(shift))
+            }
+            bytes.replaceSubrange(text.startIndex..<dot, with: Array(String(whole + shift).utf8))
+        case .isoString(let range):
+            bytes.replaceSubrange(range, with: Array(Self.iso8601(line.eventTime + Double(shift)).utf8))
+        }
+        return bytes
+    }
+}
+
+/// The embedded demo's timeline: the recorded ticks looped in passes, with event times that tell the truth.
+///
+/// A *session* is a run of lines without an event-time gap over 60 s. Each session keeps its recorded internal
+/// timing; the long gaps between sessions are shortened, in event time, to `sessionGap` (longer than
+/// max(60, H), so no feature window and no label horizon spans two sessions) and, in wall-clock time, to 1 s
+/// at the recorded pace. Every event time is the recorded one plus a whole number of seconds (per session and
+/// pass), so the features of every pass equal those of the recording. Pass 0 ends at the start time (it lies
+/// entirely in the past); each later pass follows the previous one after `sessionGap`. A tick is never sent
+/// before its event time: when the replay (at `DEMO_SPEEDUP`) catches up with the clock it waits.
+struct DemoTimeline: Sendable {
+    /// Whole-second offset of each line within a pass (its session's offset).
+    let lineOffsets: [Int64]
+    /// Event-time gap between sessions (and between passes), in whole seconds.
+    let sessionGap: Int64
+    /// Whole seconds from one pass to the next.
+    let passLength: Int64
+    /// Recorded event time of the first and last line.
+    let first: Double
+    let last: Double
+    /// Wall-clock offsets (seconds from the pass start, before `speedup`) of each line.
+    let wallOffsets: [Double]
+    /// Index of the first line of each session.
+    let sessionStarts: [Int]
+
+    /// A gap over this (event time) separates two sessions.
+    static let sessionBreakSeconds = 60.0
+
+    init(file: TickFile, labelHorizonSeconds: Double) {
+        let gap = Int64(max(Self.sessionBreakSeconds, labelHorizonSeconds).rounded(.down)) + 2
+        var offsets: [Int64] = []
+        var starts: [Int] = []
+        var offset: Int64 = 0
+        for (index, line) in file.lines.enumerated() {
+            if index == 0 {
+                starts.append(0)
+            } else {
+                let previous = file.lines[index - 1]
+                let recordedGap = line.eventTime - previous.eventTime
+                if recordedGap > Self.sessionBreakSeconds {
+                    starts.append(index)
+                    // New session: its first tick lands at least `gap` seconds after the previous one.
+                    let previousShifted = previous.eventTime + Double(offset)
+                    offset = Int64((previousShifted + Double(gap) - line.eventTime).rounded(.up))
+                }
+            }
+            offsets.append(offset)
+        }
+        self.lineOffsets = offsets
+        self.sessionGap = gap
+        self.sessionStarts = starts
+        self.first = file.lines.first?.eventTime ?? 0
+        self.last = file.lines.last?.eventTime ?? 0
+        let span = (self.last + Double(offsets.last ?? 0)) - self.first
+        self.passLength = Int64(span.rounded(.up)) + gap
+        self.wallOffsets = file.schedule(maxGap: Self.sessionBreakSeconds, shortenedGap: 1)
+    }
+
+    /// Whole-second shift of line `index` in pass `pass`, for a replay started at wall-clock `start`.
+    func shift(line index: Int, pass: Int, start: Double) -> Int64 {
+        // Pass 0's last tick lands at or before `start`.
+        let base = Int64((start - (self.last + Double(self.lineOffsets.last ?? 0))).rounded(.down))
+        return base + Int64(pass) * self.passLength + self.lineOffsets[index]
+    }
+
+    /// Event time of line `index` in pass `pass`.
+    func eventTime(of line: TickFile.Line, index: Int, pass: Int, start: Double) -> Double {
+        line.eventTime + Double(self.shift(line: index, pass: pass, start: start))
+    }
+}

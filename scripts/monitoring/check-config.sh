@@ -69,7 +69,8 @@ if [ "${#dashboards[@]}" -gt 0 ]; then
 else
     check "grafana dashboards exist in config/grafana/dashboards" false
 fi
-for rules in config/prometheus/rules/*alerts*.yml config/prometheus/rules/consumerd-model-lifecycle.yml; do
+for rules in config/prometheus/rules/*alerts*.yml config/prometheus/rules/consumerd-model-lifecycle.yml \
+    config/prometheus/rules/consumerd-model-quality.yml; do
     check "alert annotations and runbook_url -> docs/RUNBOOK.md headings ($rules)" \
         $PY runbooks "$rules" docs/RUNBOOK.md
 done

@@ -226,6 +226,59 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
+    /// ``featuresAndPredictBenchmark`` plus model-quality monitoring, as the daemon does per record: the label
+    /// tracker sees the tick, a horizon is opened for the prediction, and the drift window records it. The
+    /// difference between the two is the per-record cost of drift + labelling (horizons complete in the
+    /// measured loop: H = 60 s of the recorded sessions, about 1,800 open horizons in the dense one).
+    func qualityBenchmark(_ benchmark: Benchmark, labelling: Bool = true, driftWindow: Bool = true) {
+        var windows = FeatureWindows()
+        let model = inputs.model
+        var labels = RealisedLabelTracker(settings: LabelSettings(horizonSeconds: 60, threshold: 2.8e-5))
+        let reference = try! ReferenceProfile.load(
+            path: repositoryRoot.appendingPathComponent("config/models/xgb-volatility-5feat.reference.json").path)
+        var drift = DriftMonitor(reference: reference)
+        var tick = inputs.ticks[0]
+        var shift = 0.0
+        var offset: Int64 = 0
+        let active = HorizonScore(role: .active, variant: .ml, version: model.version, probability: 0, prediction: 0)
+        func one(_ t: Tick) {
+            tick.eventTime = t.eventTime + shift
+            tick.bid = t.bid
+            tick.ask = t.ask
+            if labelling { labels.beginRecord() }
+            let features = windows.update(with: tick)
+            if labelling { labels.observe(productId: tick.productId, eventTime: tick.eventTime, midprice: tick.midprice) }
+            if let f = features {
+                let score = model.predict(f)
+                var scored = active
+                scored.probability = score.probability
+                scored.prediction = score.prediction
+                if labelling {
+                    labels.openAtLastTick(
+                        source: RecordSource(topic: "ticks.features", partition: 7, offset: offset), first: scored)
+                }
+                if driftWindow { drift.record(features: f, probability: score.probability, prediction: score.prediction) }
+            }
+            blackHole(labels.completed.count)
+            offset &+= 1
+        }
+        for _ in 0..<2 {
+            for t in inputs.ticks { one(t) }
+            shift += inputs.span
+        }
+        var index = 0
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            one(inputs.ticks[index])
+            index &+= 1
+            if index == inputs.ticks.count {
+                index = 0
+                shift += inputs.span
+            }
+        }
+        benchmark.stopMeasurement()
+    }
+
     func pipelineBenchmark(_ benchmark: Benchmark, _ records: [[UInt8]]) {
         let model = inputs.model
         var pipeline = RecordPipeline(model: model)
@@ -265,6 +318,19 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.mallocCountTotal, .wallClock], scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 200_000)
     Benchmark("exact mallocs: features + predict, 1 record per sample", configuration: unscaled) { benchmark in
         featuresAndPredictBenchmark(benchmark)
+    }
+    Benchmark("features + predict + labels + drift") { benchmark in
+        qualityBenchmark(benchmark)
+    }
+    Benchmark("features + predict + labels") { benchmark in
+        qualityBenchmark(benchmark, driftWindow: false)
+    }
+    Benchmark("features + predict + drift") { benchmark in
+        qualityBenchmark(benchmark, labelling: false)
+    }
+    Benchmark("exact mallocs: features + predict + labels + drift, 1 record per sample", configuration: unscaled) {
+        benchmark in
+        qualityBenchmark(benchmark)
     }
     Benchmark("exact mallocs: pipeline, envelopes, 1 record per sample", configuration: unscaled) { benchmark in
         pipelineBenchmark(benchmark, inputs.envelopes)

@@ -15,6 +15,8 @@ actor ModelManager {
 
     private let settings: ModelSettings
     private let loader: ModelLoader
+    /// Resolves the quality monitoring (reference, drift, label threshold) of each newly loaded active model.
+    private let quality: QualityConfiguration
     private let switchboard: ModelSwitchboard
     private let metrics: ConsumerMetrics
     private let board: ModelStatusBoard
@@ -25,16 +27,14 @@ actor ModelManager {
     private var setBy = ModelTrigger.startup
     private var configuredFrom: String
     private var lastReload: ModelStatus.Reload?
-    /// Called after a new set was offered (e.g. to reset the drift window).
-    private let onSwitch: @Sendable (ModelSet) -> Void
 
     init(
-        settings: ModelSettings, loader: ModelLoader, switchboard: ModelSwitchboard, metrics: ConsumerMetrics,
-        board: ModelStatusBoard, logger: Logger, environmentSpec: ModelSpec, initial: LoadedModels,
-        onSwitch: @escaping @Sendable (ModelSet) -> Void = { _ in }
+        settings: ModelSettings, loader: ModelLoader, quality: QualityConfiguration, switchboard: ModelSwitchboard,
+        metrics: ConsumerMetrics, board: ModelStatusBoard, logger: Logger, environmentSpec: ModelSpec, initial: LoadedModels
     ) {
         self.settings = settings
         self.loader = loader
+        self.quality = quality
         self.switchboard = switchboard
         self.metrics = metrics
         self.board = board
@@ -42,7 +42,6 @@ actor ModelManager {
         self.environmentSpec = environmentSpec
         self.current = initial
         self.configuredFrom = settings.configFile ?? "environment"
-        self.onSwitch = onSwitch
         Self.exportModels(initial, metrics: metrics)
         board.publish(ModelStatus(
             models: initial, setBy: .startup, configuredFrom: configuredFrom,
@@ -76,16 +75,21 @@ actor ModelManager {
 
     private func load(_ spec: ModelSpec, trigger: ModelTrigger, configuredFrom: String) async -> Outcome {
         let loaded: LoadedModels
+        let monitoring: QualityConfiguration.Resolved
         do {
             loaded = try await loader.load(spec)
         } catch {
             return fail(trigger: trigger, "\(error)")
         }
+        do {
+            monitoring = try quality.resolve(for: loaded.set.active)
+        } catch {
+            return fail(trigger: trigger, "\(loaded.set.active.path): \(error)")
+        }
         current = loaded
         setBy = trigger
         self.configuredFrom = configuredFrom
-        switchboard.offer(loaded.set)
-        onSwitch(loaded.set)
+        switchboard.offer(ModelSwitch(set: loaded.set, quality: monitoring))
         let now = Date()
         lastReload = ModelStatus.Reload(result: "ok", trigger: trigger, at: ModelStatus.rfc3339(now), error: nil)
         metrics.model.recordReload(.ok, at: now.timeIntervalSince1970)
