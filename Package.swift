@@ -58,8 +58,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            plugins: ["GitRevision"]
         ),
+        // Bakes the git revision into consumerd (BuildInfo.revision; "unknown" outside a git checkout).
+        .plugin(name: "GitRevision", capability: .buildTool()),
         .testTarget(name: "FeaturePipelineTests", dependencies: ["FeaturePipeline"]),
         .testTarget(name: "StreamConsumerTests", dependencies: ["StreamConsumer"]),
         .testTarget(name: "ConsumerMetricsTests", dependencies: ["ConsumerMetrics"]),

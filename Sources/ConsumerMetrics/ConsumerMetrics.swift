@@ -69,6 +69,11 @@ public final class ConsumerMetrics: Sendable {
     /// Realised-label and drift metrics (see ``ModelQualityMetrics``).
     public let quality: ModelQualityMetrics
 
+    /// The status page's throughput history, sampled by the endpoint (``sampleThroughput(now:)``).
+    let throughput = Mutex(ThroughputHistory())
+    /// Sections other components add to `/status` (``setStatusSection(_:provider:)``), in registration order.
+    let statusSections = Mutex<[(name: String, provider: @Sendable () -> StatusValue)]>([])
+
     /// Registers every consumerd metric on a new registry.
     ///
     /// - Parameters:
@@ -76,6 +81,8 @@ public final class ConsumerMetrics: Sendable {
     ///   - modelVersion: The loaded model's version (label of `model_info`).
     ///   - modelPath: The loaded model's path (label of `model_info`).
     ///   - buildVersion: consumerd's version (label of `build_info`).
+    ///   - buildRevision: The git revision consumerd was built from (label `revision` of `build_info`).
+    ///   - librdkafkaVersion: The linked librdkafka's version (label `librdkafka` of `build_info`).
     ///   - registry: The registry to register on; a fresh one by default.
     ///   - clock: Wall-clock epoch seconds, used by ``render()`` to refresh time-derived gauges.
     public init(
@@ -83,6 +90,8 @@ public final class ConsumerMetrics: Sendable {
         modelVersion: String,
         modelPath: String,
         buildVersion: String,
+        buildRevision: String = "unknown",
+        librdkafkaVersion: String = "unknown",
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         clock: @escaping @Sendable () -> Double = MetricsClock.wallSeconds
     ) {
@@ -161,7 +170,10 @@ public final class ConsumerMetrics: Sendable {
         self.lastRecord = gauge(C.lastRecordTimestamp)
         self.stateRebuildRecords = counter(C.stateRebuildRecords)
         self.stateRebuildSeconds = histogram(C.stateRebuildSeconds, MetricBuckets.stateRebuildSeconds)
-        self.buildInfo = gauge(C.buildInfo, [("version", buildVersion), ("swift", BuildEnvironment.swiftVersion)])
+        self.buildInfo = gauge(C.buildInfo, [
+            ("version", buildVersion), ("revision", buildRevision), ("librdkafka", librdkafkaVersion),
+            ("swift", BuildEnvironment.swiftVersion),
+        ])
         self.buildInfo.set(to: 1)
 
         self.process = ProcessMetrics(registry: registry)

@@ -29,10 +29,13 @@ public struct HealthReport: Sendable, Hashable {
     public var ok: Bool
     /// The checks, in a stable order (the JSON keys keep this order).
     public var checks: [HealthCheck]
+    /// The daemon's mode (`"demo"`, `"run"`), shown in the body when set.
+    public var mode: String?
 
     /// Creates a report; ``ok`` is true exactly when every check passes.
-    public init(checks: [HealthCheck]) {
+    public init(mode: String? = nil, checks: [HealthCheck]) {
         self.checks = checks
+        self.mode = mode
         self.ok = checks.allSatisfy(\.ok)
     }
 
@@ -42,9 +45,12 @@ public struct HealthReport: Sendable, Hashable {
     /// The HTTP status code a probe endpoint answers with: 200 when ok, else 503.
     public var httpStatusCode: Int { self.ok ? 200 : 503 }
 
-    /// The JSON body, e.g. `{"status":"fail","checks":{"processing_loop":"stalled 42s"}}`.
+    /// The JSON body, e.g. `{"status":"fail","checks":{"processing_loop":"stalled 42s"}}`
+    /// (`{"status":"ok","mode":"demo","checks":{…}}` with a mode).
     public func json() -> String {
-        var out = #"{"status":"# + JSONText.quoted(self.status) + #","checks":{"#
+        var out = #"{"status":"# + JSONText.quoted(self.status)
+        if let mode { out += #","mode":"# + JSONText.quoted(mode) }
+        out += #","checks":{"#
         for (index, check) in self.checks.enumerated() {
             if index > 0 { out += "," }
             out += JSONText.quoted(check.name) + ":" + JSONText.quoted(check.detail)

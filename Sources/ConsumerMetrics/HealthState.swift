@@ -25,6 +25,8 @@ import Synchronization
 public final class HealthState: Sendable {
     /// How long the processing loop may go without ``markProgress()`` before liveness fails.
     public let livenessWindowSeconds: Double
+    /// How the daemon runs (`"run"` or `"demo"`), named in the `/readyz` body and on the status page; `nil` for none.
+    public let mode: String?
 
     private let clock: @Sendable () -> Double
     private let wallClock: @Sendable () -> Double
@@ -45,10 +47,12 @@ public final class HealthState: Sendable {
     ///     timestamps the last turn for ``lastProgressWallSeconds()``.
     public init(
         livenessWindowSeconds: Double = 30,
+        mode: String? = nil,
         clock: @escaping @Sendable () -> Double = MetricsClock.monotonicSeconds,
         wallClock: @escaping @Sendable () -> Double = MetricsClock.wallSeconds
     ) {
         self.livenessWindowSeconds = livenessWindowSeconds
+        self.mode = mode
         self.clock = clock
         self.wallClock = wallClock
         self.lastProgressBits = Atomic(clock().bitPattern)
@@ -103,7 +107,7 @@ public final class HealthState: Sendable {
         let model = self.modelLoaded.load(ordering: .relaxed)
         let partitions = self.assignedPartitions.load(ordering: .relaxed)
         let broker = self.brokerReachable.load(ordering: .relaxed)
-        return HealthReport(checks: [
+        return HealthReport(mode: self.mode, checks: [
             HealthCheck(name: "model_loaded", ok: model, detail: model ? "ok" : "model not loaded"),
             HealthCheck(
                 name: "partitions_assigned",

@@ -145,7 +145,8 @@ public enum MetricCatalog {
     )
     public static let buildInfo = Family(
         name: "volatility_consumer_build_info",
-        help: "Always 1; labels identify the consumerd build (version) and the Swift compiler (swift)."
+        help: "Always 1; labels identify the consumerd build (version, git revision), the linked librdkafka "
+            + "(librdkafka) and the Swift compiler (swift)."
     )
 
     // MARK: Model quality (realised labels and drift; see ModelQualityMetrics).

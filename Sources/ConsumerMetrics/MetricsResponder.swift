@@ -24,6 +24,7 @@ struct MetricsResponder: Sendable {
     /// The Prometheus text exposition format 0.0.4 content type.
     static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
     static let jsonContentType = "application/json"
+    static let htmlContentType = "text/html; charset=utf-8"
 
     let metrics: ConsumerMetrics
     let health: HealthState
@@ -51,11 +52,17 @@ struct MetricsResponder: Sendable {
             let report = self.health.readiness()
             self.metrics.setReady(report.ok)
             return Self.json(report)
+        case "/", "/index.html":
+            return MetricsResponse(status: 200, contentType: Self.htmlContentType, body: StatusPage.html)
+        case "/status":
+            self.mirrorProbes()
+            let document = self.metrics.status(health: self.health)
+            return MetricsResponse(status: 200, contentType: Self.jsonContentType, body: Array((document.json() + "\n").utf8))
         default:
             if let body = self.documents.render(path: path) {
                 return MetricsResponse(status: 200, contentType: Self.jsonContentType, body: body)
             }
-            return .text(404, "not found: try /metrics, /healthz or /readyz")
+            return .text(404, "not found: try /, /status, /metrics, /healthz or /readyz")
         }
     }
 

@@ -46,6 +46,10 @@ public final class MetricsServer: Service, Sendable {
     private let onListening: @Sendable (_ host: String, _ port: Int) -> Void
     private let connections: ConnectionTracker
     private let state = Mutex(State.idle)
+    private let metrics: ConsumerMetrics
+    /// Samples the throughput history of the status page every ``throughputSampleSeconds`` while bound.
+    private let sampler = Mutex<RepeatedTask?>(nil)
+    static let throughputSampleSeconds: Int64 = 5
 
     /// Creates the server; nothing is bound until ``bind()`` or ``run()``.
     ///
@@ -70,6 +74,7 @@ public final class MetricsServer: Service, Sendable {
     ) {
         self.configuration = configuration
         self.responder = MetricsResponder(metrics: metrics, health: health, documents: documents)
+        self.metrics = metrics
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.onListening = onListening
@@ -120,9 +125,16 @@ public final class MetricsServer: Service, Sendable {
             return true
         }
         if won {
+            let metrics = self.metrics
+            let task = channel.eventLoop.scheduleRepeatedTask(
+                initialDelay: .zero, delay: .seconds(Self.throughputSampleSeconds)
+            ) { _ in
+                metrics.sampleThroughput(now: MetricsClock.wallSeconds())
+            }
+            self.sampler.withLock { $0 = task }
             self.logger.info(
                 "metrics endpoint listening",
-                metadata: ["metrics.host": "\(host)", "metrics.port": "\(actualPort)"]
+                metadata: ["metrics.host": "\(host)", "metrics.port": .stringConvertible(actualPort)]
             )
             self.onListening(host, actualPort)
             return actualPort
@@ -149,6 +161,10 @@ public final class MetricsServer: Service, Sendable {
             channel.close(promise: nil)
         }
         self.state.withLock { $0 = .stopped }
+        self.sampler.withLock { task in
+            task?.cancel()
+            task = nil
+        }
         self.connections.closeAll()
         try? await channel.closeFuture.get()
         self.logger.info("metrics endpoint stopped")

@@ -6,15 +6,24 @@ public struct KafkaProperty: Sendable, Equatable {
     public var value: String
     /// The environment variable or built-in default that set it.
     public var source: String
+    /// Read from the file a `…_FILE` variable names: never logged, whatever the property.
+    public var fromFile: Bool
 
-    public init(name: String, value: String, source: String) {
+    public init(name: String, value: String, source: String, fromFile: Bool = false) {
         self.name = name
         self.value = value
         self.source = source
+        self.fromFile = fromFile
     }
 
-    /// True for properties whose value must never be logged (passwords, keys, tokens).
+    /// True for properties whose value must never be logged (passwords, keys, tokens), and for every value read
+    /// from a file.
     public var isSecret: Bool {
+        fromFile || Self.isSecretName(name)
+    }
+
+    /// True for librdkafka property names that carry a secret (a password, key or token; not a file location).
+    public static func isSecretName(_ name: String) -> Bool {
         let lowered = name.lowercased()
         return ["password", "secret", "key", "token", "sasl.oauthbearer.config", "sasl.jaas"].contains {
             lowered.contains($0)
@@ -30,6 +39,9 @@ public struct KafkaProperty: Sendable, Equatable {
 /// `KAFKA_CONF_<NAME>` passes any librdkafka property through to both the consumer and the producer
 /// (`_` becomes `.`, `__` a literal `_`, lower-cased); `KAFKA_CONSUMER_CONF_<NAME>` and `KAFKA_PRODUCER_CONF_<NAME>`
 /// reach only one of them. librdkafka itself validates names and values when the clients are created.
+/// `KAFKA_CONF_<NAME>_FILE` (and the consumer/producer forms) set the same property from a file's content (one
+/// trailing newline stripped): `KAFKA_CONF_SASL_PASSWORD_FILE=/run/secrets/kafka` sets `sasl.password`. The `_FILE`
+/// suffix is never part of a property name, and such values are never logged.
 public struct KafkaSettings: Sendable, Equatable {
     /// Broker list; `nil` means "start the embedded mock cluster".
     public var bootstrapServers: String?
@@ -66,8 +78,10 @@ public struct KafkaSettings: Sendable, Equatable {
         self.producerProperties = producerProperties
     }
 
-    /// Reads `KAFKA_*` variables. Empty values count as unset.
-    public static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> KafkaSettings {
+    /// Reads `KAFKA_*` variables. Empty values count as unset. `readFile` reads the files `…_FILE` variables name.
+    public static func fromEnvironment(
+        _ environment: [String: String], readFile: SecretFiles.Reader = SecretFiles.readFromDisk
+    ) throws(ConfigurationError) -> KafkaSettings {
         func value(_ name: String) -> String? {
             guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
             return raw
@@ -107,12 +121,28 @@ public struct KafkaSettings: Sendable, Equatable {
                 ("KAFKA_CONSUMER_CONF_", \KafkaSettings.consumerProperties),
                 ("KAFKA_PRODUCER_CONF_", \KafkaSettings.producerProperties),
             ] where variable.hasPrefix(prefix) {
-                let suffix = variable.dropFirst(prefix.count)
+                var suffix = variable.dropFirst(prefix.count)
+                let fromFile = suffix.hasSuffix(SecretFiles.suffix)
+                if fromFile { suffix = suffix.dropLast(SecretFiles.suffix.count) }
                 guard !suffix.isEmpty else {
                     throw ConfigurationError(variable: variable, reason: "names no librdkafka property")
                 }
+                var value = raw
+                if fromFile {
+                    let direct = prefix + suffix
+                    if environment[direct] != nil {
+                        throw ConfigurationError(variable: variable, reason: "\(direct) is set too: set one of them")
+                    }
+                    let path = raw.trimmingCharacters(in: .whitespaces)
+                    switch readFile(path) {
+                    case .success(let content): value = content
+                    case .failure(let error):
+                        throw ConfigurationError(variable: variable, reason: "cannot read '\(path)': \(error.reason)")
+                    }
+                }
                 settings[keyPath: target].append(
-                    KafkaProperty(name: propertyName(fromVariableSuffix: suffix), value: raw, source: variable)
+                    KafkaProperty(
+                        name: propertyName(fromVariableSuffix: suffix), value: value, source: variable, fromFile: fromFile)
                 )
             }
         }

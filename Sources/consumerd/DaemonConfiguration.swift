@@ -27,59 +27,65 @@ struct DaemonConfiguration: Sendable {
     var modelSpec: ModelSpec
     /// Model settings fixed at start-up: the configuration file, fallback, shadow topic, admin listener.
     var model: ModelSettings
+    /// Overrides that break the delivery guarantee, accepted because `UNSAFE_ALLOW_OVERRIDES=1` (logged at start).
+    var unsafeOverrides: [KafkaOverrideGuard.Violation] = []
 
     static let defaultModelPath = "config/models/xgb-volatility-5feat.json"
     static let defaultBaselinePath = "config/models/baseline.json"
     /// Realised-label scoring and drift (issue 13).
     var quality: QualityConfiguration
 
-    /// The variables `consumerd --help` documents, in the order it lists them.
-    static let documentedVariables: [(name: String, defaultValue: String, meaning: String)] = [
-        ("KAFKA_BOOTSTRAP_SERVERS", "unset: embedded mock cluster + demo ticks", "broker list"),
-        ("KAFKA_GROUP_ID", "volatility-consumer", "consumer group"),
-        ("KAFKA_GROUP_INSTANCE_ID", "unset", "static membership (KIP-345): a restarted instance keeps its partitions"),
-        ("KAFKA_AUTO_OFFSET_RESET", "earliest", "where a group with no committed offset starts"),
-        ("INPUT_TOPIC", "ticks.features", "input topic"),
-        ("OUTPUT_TOPIC", "ticks.predictions", "prediction topic"),
-        ("DLQ_TOPIC", "ticks.features.dlq", "dead-letter topic"),
-        ("MODEL_VARIANT", "ml", "ml or baseline (case-insensitive): baseline is the rollback"),
-        ("MODEL_PATH", "config/models/xgb-volatility-5feat.json", "XGBoost JSON model for ml"),
-        ("BASELINE_PATH", "config/models/baseline.json", "z-score baseline parameters"),
-        ("MODEL_CONFIG_FILE", "unset", "JSON overriding the model settings; re-read on SIGHUP (see README, Model operations)"),
-        ("MODEL_FALLBACK", "unset", "baseline: score with the baseline when the ML model cannot load or scores non-finite"),
-        ("SHADOW_VARIANT", "unset", "ml or baseline: score every record with a second model too (compared, not published)"),
-        ("SHADOW_MODEL_PATH", "MODEL_PATH", "XGBoost JSON model of an ml shadow"),
-        ("SHADOW_TOPIC", "unset", "publish shadow predictions here (one per prediction, \"shadow\": true)"),
-        ("ADMIN_TOKEN", "unset: no admin listener", "bearer token of POST /admin/model and /admin/reload (or ADMIN_TOKEN_FILE)"),
-        ("ADMIN_HOST", "127.0.0.1", "admin listen address"),
-        ("ADMIN_PORT", "8002", "admin port (never the metrics port; 0 picks a free port)"),
-        ("METRICS_HOST", "0.0.0.0", "metrics/health listen address"),
-        ("METRICS_PORT", "8001", "metrics/health port; 0 picks a free port (the bound address is logged)"),
-        ("MAX_RECORD_BYTES", "900000", "larger input records are dead-lettered as oversize"),
-        ("LIVENESS_WINDOW_SECONDS", "30", "/healthz fails when the loop made no progress for this long"),
-        ("KAFKA_CONF_<NAME>", "-", "librdkafka property <name> (_ -> ., __ -> _, lower-cased) for both clients"),
-        ("KAFKA_CONSUMER_CONF_<NAME>", "-", "librdkafka property for the consumer only"),
-        ("KAFKA_PRODUCER_CONF_<NAME>", "-", "librdkafka property for the producer only"),
-        ("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
-        ("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
-        ("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (linger 0 ms, fetch wait 1 ms)"),
-        ("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
-        ("STATE_MAX_KEYS", "100000", "products with rolling windows held per input partition; a new product evicts the least recently updated"),
-        ("STATE_IDLE_SECONDS", "3600", "a product's window is dropped after this long without ticks (event time; at least 60)"),
-        ("PROCESSING_GUARANTEE", "at_least_once", "at_least_once, or exactly_once (Kafka transactions; read outputs read_committed)"),
-        ("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
-        ("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
-        ("TRANSACTION_MAX_MS", "100", "exactly_once: a transaction is committed after this long"),
-        ("LABEL_HORIZON_SECONDS", "60", "H: a prediction is scored against the realised volatility of the next H seconds"),
-        ("LABEL_THRESHOLD", "the model's .reference.json", "τ: realised volatility at or above which the realised label is 1"),
-        ("LABEL_MAX_PENDING", "100000", "open label horizons per input partition; the oldest are dropped beyond it"),
-        ("DRIFT_WINDOW_RECORDS", "10000", "predictions in the sliding window compared with the model's reference (PSI)"),
-        ("DRIFT_MIN_RECORDS", "500", "PSI is exported once the drift window holds this many predictions"),
-        ("OUTCOMES_TOPIC", "unset", "topic for one JSON record per completed label horizon (unset: metrics only)"),
-        ("DEMO_SPEEDUP", "1", "embedded demo: replay speed of the bundled ticks"),
-        ("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "embedded demo: NDJSON tick file"),
-        ("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
-        ("LOG_FORMAT", "text", "text, or json (one JSON object per line)"),
+    /// The variables `consumerd --help`, `consumerd help run` and `consumerd config` document, in that order.
+    static let documentedVariables: [DocumentedVariable] = [
+        .init("KAFKA_BOOTSTRAP_SERVERS", "required by run", "broker list host:port,…; `consumerd demo` runs without brokers"),
+        .init("KAFKA_GROUP_ID", "volatility-consumer", "consumer group"),
+        .init("KAFKA_GROUP_INSTANCE_ID", "unset", "static membership (KIP-345): a restarted instance keeps its partitions"),
+        .init("KAFKA_AUTO_OFFSET_RESET", "earliest", "where a group with no committed offset starts"),
+        .init("INPUT_TOPIC", "ticks.features", "input topic"),
+        .init("OUTPUT_TOPIC", "ticks.predictions", "prediction topic"),
+        .init("DLQ_TOPIC", "ticks.features.dlq", "dead-letter topic"),
+        .init("MODEL_VARIANT", "ml", "ml or baseline (case-insensitive): baseline is the rollback"),
+        .init("MODEL_PATH", "config/models/xgb-volatility-5feat.json", "XGBoost JSON model for ml"),
+        .init("BASELINE_PATH", "config/models/baseline.json", "z-score baseline parameters"),
+        .init("MODEL_CONFIG_FILE", "unset", "JSON overriding the model settings; re-read on SIGHUP (see README, Model operations)"),
+        .init("MODEL_FALLBACK", "unset", "baseline: score with the baseline when the ML model cannot load or scores non-finite"),
+        .init("SHADOW_VARIANT", "unset", "ml or baseline: score every record with a second model too (compared, not published)"),
+        .init("SHADOW_MODEL_PATH", "MODEL_PATH", "XGBoost JSON model of an ml shadow"),
+        .init("SHADOW_TOPIC", "unset", "publish shadow predictions here (one per prediction, \"shadow\": true)"),
+        .init("ADMIN_TOKEN", "unset: no admin listener", "bearer token of POST /admin/model and /admin/reload; or ADMIN_TOKEN_FILE", secret: true),
+        .init("ADMIN_HOST", "127.0.0.1", "admin listen address"),
+        .init("ADMIN_PORT", "8002", "admin port (never the metrics port; 0 picks a free port)"),
+        .init("METRICS_HOST", "0.0.0.0", "status page, metrics and probes listen address"),
+        .init("METRICS_PORT", "8001", "their port; 0 picks a free port (the bound address is logged)"),
+        .init("MAX_RECORD_BYTES", "900000", "larger input records are dead-lettered as oversize"),
+        .init("LIVENESS_WINDOW_SECONDS", "30", "/healthz fails when the loop made no progress for this long"),
+        .init("KAFKA_CONF_<NAME>", "-", "librdkafka property <name> (_ -> ., __ -> _, lower-cased) for both clients"),
+        .init("KAFKA_CONSUMER_CONF_<NAME>", "-", "librdkafka property for the consumer only"),
+        .init("KAFKA_PRODUCER_CONF_<NAME>", "-", "librdkafka property for the producer only"),
+        .init("KAFKA_CONF_<NAME>_FILE", "-", "the property's value read from a file (secrets; one trailing newline stripped; never logged); also for the CONSUMER/PRODUCER forms"),
+        .init("UNSAFE_ALLOW_OVERRIDES", "0", "1 lets KAFKA_*CONF_* overrides break the delivery guarantee (acks, enable.idempotence, enable.auto.offset.store, enable.auto.commit, enable.partition.eof, isolation.level, transactional.id); otherwise they stop start-up"),
+        .init("KAFKA_STATISTICS_INTERVAL_MS", "5000", "librdkafka statistics interval (lag in records)"),
+        .init("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
+        .init("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (linger 0 ms, fetch wait 1 ms)"),
+        .init("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
+        .init("STATE_MAX_KEYS", "100000", "products with rolling windows held per input partition; a new product evicts the least recently updated"),
+        .init("STATE_IDLE_SECONDS", "3600", "a product's window is dropped after this long without ticks (event time; at least 60)"),
+        .init("PROCESSING_GUARANTEE", "at_least_once", "at_least_once, or exactly_once (Kafka transactions; read outputs read_committed)"),
+        .init("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
+        .init("TRANSACTION_MAX_RECORDS", "5000", "exactly_once: inputs per transaction at most"),
+        .init("TRANSACTION_MAX_MS", "100", "exactly_once: a transaction is committed after this long"),
+        .init("LABEL_HORIZON_SECONDS", "60", "H: a prediction is scored against the realised volatility of the next H seconds"),
+        .init("LABEL_THRESHOLD", "the model's .reference.json", "τ: realised volatility at or above which the realised label is 1"),
+        .init("LABEL_MAX_PENDING", "100000", "open label horizons per input partition; the oldest are dropped beyond it"),
+        .init("DRIFT_WINDOW_RECORDS", "10000", "predictions in the sliding window compared with the model's reference (PSI)"),
+        .init("DRIFT_MIN_RECORDS", "500", "PSI is exported once the drift window holds this many predictions"),
+        .init("OUTCOMES_TOPIC", "unset", "topic for one JSON record per completed label horizon (unset: metrics only)"),
+        .init("MLFLOW_TRACKING_TOKEN", "unset", "MLflow registry bearer token; or MLFLOW_TRACKING_TOKEN_FILE", secret: true),
+        .init("MLFLOW_TRACKING_PASSWORD", "unset", "MLflow registry basic-auth password; or MLFLOW_TRACKING_PASSWORD_FILE", secret: true),
+        .init("DEMO_SPEEDUP", "1", "consumerd demo: replay speed of the bundled ticks"),
+        .init("DEMO_TICKS_PATH", "config/demo/coinbase-btc-usd-ticker.ndjson", "consumerd demo: NDJSON tick file"),
+        .init("LOG_LEVEL", "info", "trace, debug, info, notice, warning, error, critical"),
+        .init("LOG_FORMAT", "text", "text, or json (one JSON object per line)"),
     ]
 
     static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> DaemonConfiguration {
@@ -99,6 +105,12 @@ struct DaemonConfiguration: Sendable {
                 reason: "\(maxRecordBytes) does not leave room for dead-letter headers below the producer's message.max.bytes (\(messageMaxBytes)); use at most \(messageMaxBytes - 16_384) or raise KAFKA_PRODUCER_CONF_MESSAGE_MAX_BYTES"
             )
         }
+        let guarantee = try Self.guarantee(reader, kafka: kafka)
+        let violations = KafkaOverrideGuard.violations(kafka, guarantee: guarantee)
+        let allowUnsafe = try reader.flag("UNSAFE_ALLOW_OVERRIDES")
+        if !allowUnsafe, let first = violations.first {
+            throw ConfigurationError(variable: first.property.source, reason: Self.violationReason(first))
+        }
         return DaemonConfiguration(
             kafka: kafka,
             topics: topics,
@@ -116,7 +128,7 @@ struct DaemonConfiguration: Sendable {
             stateMaxKeys: try reader.integer("STATE_MAX_KEYS", default: FeatureWindows.defaultMaxKeys, in: 1...10_000_000),
             stateIdleSeconds: try reader.double(
                 "STATE_IDLE_SECONDS", default: FeatureWindows.defaultIdleSeconds, in: 60...31_536_000),
-            guarantee: try Self.guarantee(reader, kafka: kafka),
+            guarantee: guarantee,
             stallInjection: try reader.string("CONSUMERD_FAULT_STALL_MARKER").map { marker throws(ConfigurationError) in
                 StallInjection(
                     marker: Array(marker.utf8),
@@ -125,8 +137,16 @@ struct DaemonConfiguration: Sendable {
             },
             modelSpec: modelSpec,
             model: try ModelSettings.fromEnvironment(reader),
+            unsafeOverrides: allowUnsafe ? violations : [],
             quality: try QualityConfiguration.fromEnvironment(reader)
         )
+    }
+
+    /// The part of a violation after the variable name (``ConfigurationError`` adds the name).
+    static func violationReason(_ violation: KafkaOverrideGuard.Violation) -> String {
+        let full = violation.description
+        let prefix = violation.property.source + " "
+        return full.hasPrefix(prefix) ? String(full.dropFirst(prefix.count)) : full
     }
 
     /// `PROCESSING_GUARANTEE=at_least_once|exactly_once` and the transaction settings of the latter.
@@ -157,6 +177,22 @@ struct DaemonConfiguration: Sendable {
     }
 }
 
+/// One row of the variable table (`--help`, `consumerd config`, README).
+struct DocumentedVariable: Sendable {
+    var name: String
+    var defaultValue: String
+    var meaning: String
+    /// Carries a secret: `NAME_FILE` may name a file holding it, and its value is never printed.
+    var secret: Bool
+
+    init(_ name: String, _ defaultValue: String, _ meaning: String, secret: Bool = false) {
+        self.name = name
+        self.defaultValue = defaultValue
+        self.meaning = meaning
+        self.secret = secret
+    }
+}
+
 /// Typed reads of environment variables with errors that name the variable.
 struct EnvironmentReader {
     let environment: [String: String]
@@ -169,6 +205,16 @@ struct EnvironmentReader {
     func string(_ name: String) -> String? {
         guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value
+    }
+
+    /// `1`/`true`/`yes` or `0`/`false`/`no` (unset: false).
+    func flag(_ name: String) throws(ConfigurationError) -> Bool {
+        guard let text = string(name)?.lowercased() else { return false }
+        switch text {
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        default: throw ConfigurationError(variable: name, reason: "'\(text)' is not valid: use 1 or 0")
+        }
     }
 
     func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

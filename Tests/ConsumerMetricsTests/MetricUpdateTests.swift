@@ -133,7 +133,7 @@ import Testing
             s[#"volatility_consumer_model_info{variant="baseline",version="2024-06-01",path="/models/baseline.json"}"#]
                 == 1
         )
-        #expect(s[#"volatility_consumer_build_info{version="1.2.3",swift="\#(BuildEnvironment.swiftVersion)"}"#] == 1)
+        #expect(s[#"volatility_consumer_build_info{version="1.2.3",revision="unknown",librdkafka="unknown",swift="\#(BuildEnvironment.swiftVersion)"}"#] == 1)
 
         metrics.setModelInfo(version: "2024-07-01", path: "/models/v2.json")
         s = Exposition(metrics.renderString()).samples

@@ -223,19 +223,22 @@ import Testing
         #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
     }
 
-    @Test func embeddedDefaultShowsPredictionsAtOnce() throws {
+    @Test func demoShowsPredictionsAtOnce() throws {
         let started = Date()
         let daemon = try ChildProcess(
-            name: "consumerd", arguments: [], environment: ["METRICS_PORT": "0", "METRICS_HOST": "127.0.0.1", "DEMO_SPEEDUP": "5"]
+            name: "consumerd", arguments: ["demo"], environment: ["METRICS_PORT": "0", "METRICS_HOST": "127.0.0.1", "DEMO_SPEEDUP": "5"]
         )
         let bootstrap = try #require(daemon.waitForLine(prefix: "BOOTSTRAP="), "no BOOTSTRAP line: \(daemon.stderr)")
         let metricsAddress = try #require(daemon.waitForLine(prefix: "METRICS="))
         let reader = try TopicReader(bootstrapServers: bootstrap, topic: "ticks.predictions")
         try reader.start()
         let records = reader.read(timeoutSeconds: 60) { !$0.isEmpty }
-        #expect(!records.isEmpty, "no prediction from the embedded default: \(daemon.stderr)")
-        print("embedded default: first prediction read \(String(format: "%.2f", Date().timeIntervalSince(started))) s after start")
-        #expect(httpGet("http://\(metricsAddress)/readyz")?.status == 200)
+        #expect(!records.isEmpty, "no prediction from the demo: \(daemon.stderr)")
+        print("demo: first prediction read \(String(format: "%.2f", Date().timeIntervalSince(started))) s after start")
+        let ready = httpGet("http://\(metricsAddress)/readyz")
+        #expect(ready?.status == 200)
+        #expect(ready?.body.contains(#""mode":"demo""#) == true, "\(ready?.body ?? "no answer")")
+        #expect(daemon.stderr.contains("consumerd starting (DEMO"), "the banner does not say demo")
         #expect(daemon.stop(signal: SIGINT, timeoutSeconds: 10) == 0)
     }
 
@@ -243,8 +246,11 @@ import Testing
         (["MODEL_VARIANT": "xgb"], "MODEL_VARIANT"),
         (["METRICS_PORT": "eighty"], "METRICS_PORT"),
         (["MAX_RECORD_BYTES": "-1"], "MAX_RECORD_BYTES"),
-        (["MODEL_PATH": "/nonexistent/model.json"], "MODEL_PATH"),
+        (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "MODEL_PATH": "/nonexistent/model.json"], "MODEL_PATH"),
         (["LOG_FORMAT": "xml"], "LOG_FORMAT"),
+        ([:], "KAFKA_BOOTSTRAP_SERVERS"),
+        (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_PRODUCER_CONF_ACKS": "1"], "KAFKA_PRODUCER_CONF_ACKS"),
+        (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_CONF_SASL_PASSWORD_FILE": "/nonexistent/secret"], "KAFKA_CONF_SASL_PASSWORD_FILE"),
         (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_CONF_NOT_A_PROPERTY": "1"], "KAFKA_CONF_NOT_A_PROPERTY"),
         (["KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "KAFKA_CONF_SESSION_TIMEOUT_MS": "soon"], "KAFKA_CONF_SESSION_TIMEOUT_MS"),
     ])
@@ -258,10 +264,10 @@ import Testing
     }
 
     @Test func metricsPortInUseIsAStartupError() throws {
-        let holder = try ChildProcess(name: "consumerd-holder", arguments: [], environment: ["METRICS_PORT": "0", "METRICS_HOST": "127.0.0.1"])
+        let holder = try ChildProcess(name: "consumerd-holder", arguments: ["demo"], environment: ["METRICS_PORT": "0", "METRICS_HOST": "127.0.0.1"])
         let address = try #require(holder.waitForLine(prefix: "METRICS="))
         let port = try #require(address.split(separator: ":").last.map(String.init))
-        let second = try ChildProcess(name: "consumerd", arguments: [], environment: ["METRICS_PORT": port, "METRICS_HOST": "127.0.0.1"])
+        let second = try ChildProcess(name: "consumerd", arguments: ["demo"], environment: ["METRICS_PORT": port, "METRICS_HOST": "127.0.0.1"])
         #expect(second.waitForExit(timeoutSeconds: 30) == 2)
         let errorLines = second.stderr.split(separator: "\n").filter { $0.contains("startup error") }
         #expect(errorLines.count == 1 && errorLines.first?.contains("METRICS_PORT") == true && errorLines.first?.contains("in use") == true, "\(second.stderr)")

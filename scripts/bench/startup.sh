@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start-up on the embedded default (no KAFKA_BOOTSTRAP_SERVERS; issue 7, §4): time from exec to the metrics
+# Start-up of `consumerd demo` (embedded mock cluster + bundled ticks; issue 7, §4): time from exec to the metrics
 # endpoint listening (the `METRICS=` line, printed after bind) and to /readyz answering 200 (partitions assigned,
 # broker reachable), plus RSS once ready. REPEATS (default 3) runs; SKIP_BUILD=1.
 source "$(dirname "$0")/lib.sh"
@@ -12,7 +12,7 @@ now() { date +%s.%N; }
 for i in $(seq 1 "$REPEATS"); do
     out="$WORK/startup.out"; : > "$out"
     t0="$(now)"
-    (cd "$ROOT" && METRICS_PORT=0 METRICS_HOST=127.0.0.1 LOG_LEVEL=warning exec "$CONSUMERD") > "$out" 2> "$WORK/startup.err" &
+    (cd "$ROOT" && METRICS_PORT=0 METRICS_HOST=127.0.0.1 LOG_LEVEL=warning exec "$CONSUMERD" demo) > "$out" 2> "$WORK/startup.err" &
     pid=$!; PIDS+=("$pid")
     metrics=""
     while [ -z "$metrics" ]; do metrics="$(sed -n 's/^METRICS=//p' "$out" | head -n1)"; [ -n "$metrics" ] || sleep 0.005; done

@@ -105,7 +105,7 @@ METRICS_PORT_WANTED="$(free_port)"
     unset KAFKA_BOOTSTRAP_SERVERS
     export METRICS_HOST=127.0.0.1 METRICS_PORT="$METRICS_PORT_WANTED" DEMO_SPEEDUP=20 \
         KAFKA_STATISTICS_INTERVAL_MS=1000 LOG_LEVEL=info
-    exec "$BIN"
+    exec "$BIN" demo
 ) >"$TMP/consumerd.out" 2>"$TMP/consumerd.log" &
 CONSUMERD_PID=$!
 PIDS+=("$CONSUMERD_PID")

@@ -74,10 +74,11 @@ extension EnvironmentReader {
         guard direct == nil else {
             throw ConfigurationError(variable: name + "_FILE", reason: "set either \(name) or \(name)_FILE, not both")
         }
-        guard var text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ConfigurationError(variable: name + "_FILE", reason: "cannot read '\(file)'")
+        let text: String
+        switch SecretFiles.readFromDisk(file) {
+        case .success(let value): text = value
+        case .failure(let error): throw ConfigurationError(variable: name + "_FILE", reason: "cannot read '\(file)': \(error)")
         }
-        if text.hasSuffix("\r\n") { text.removeLast(2) } else if text.hasSuffix("\n") { text.removeLast() }
         guard !text.isEmpty else { throw ConfigurationError(variable: name + "_FILE", reason: "'\(file)' is empty") }
         return text
     }
