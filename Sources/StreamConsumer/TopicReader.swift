@@ -16,7 +16,7 @@ public struct ReadRecord: Sendable, Equatable {
 /// Reads a whole topic from its beginning without joining a consumer group (no offsets committed): for audits,
 /// tools and tests.
 public final class TopicReader {
-    private let client: OpaquePointer
+    let client: OpaquePointer
     public let topic: String
     /// Partitions whose end was reached since they were last assigned (an end-of-partition event).
     private var reachedEnd: Set<Int32> = []

@@ -143,6 +143,10 @@ enum Daemon {
         }
 
         let quality = try QualityStartup.resolve(configuration.quality, model: model, logger: logger)
+        if quality.reference != nil || quality.labelSettings != nil {
+            // The status page's model-quality panel: drift and realised accuracy as /metrics has them.
+            metrics.setStatusSection("model quality") { metrics.qualityStatus() }
+        }
         let handler = PredictionHandler(
             pipeline: RecordPipeline(
                 model: model, maxRecordBytes: configuration.maxRecordBytes,

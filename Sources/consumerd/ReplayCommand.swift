@@ -78,14 +78,16 @@ struct ReplayCommand: AsyncParsableCommand {
             file: ticks, topic: topicName, pacing: pacing, loop: loop, keepTimestamps: keepTimestamps, limit: count,
             products: products
         )
-        let started = Clock.monotonicNanos()
-        let sent = try await replayer.run(producer: producer, logger: logger)
+        // On a terminal a live line (records, rate, ETA); otherwise the one summary line below.
+        let progress = ProgressMeter(label: "replay", total: replayer.expectedCount.map(Int64.init))
+        progress.phase = "sending to \(topicName)"
+        let sent = try await replayer.run(producer: producer, logger: logger, progress: progress)
         let remaining = producer.flush(timeoutMs: 30_000)
-        let seconds = Double(Clock.monotonicNanos() - started) / 1e9
-        logger.info("replay finished", metadata: [
-            "sent": "\(sent)", "delivered": "\(producer.deliveredCount)", "failed": "\(producer.failedCount)",
-            "seconds": "\(String(format: "%.2f", seconds))", "topic": "\(topicName)",
-        ])
+        let seconds = progress.elapsedSeconds
+        progress.finish(
+            "sent \(sent), delivered \(producer.deliveredCount), failed \(producer.failedCount) to \(topicName) in "
+                + "\(String(format: "%.2f", seconds)) s (\(ProgressMeter.grouped(Int64(Double(sent) / max(seconds, 1e-9)))) records/s)"
+        )
         printLine("SENT=\(sent) DELIVERED=\(producer.deliveredCount) FAILED=\(producer.failedCount)")
         if remaining > 0 || producer.failedCount > 0 { throw ExitCode(1) }
     }

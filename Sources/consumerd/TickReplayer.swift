@@ -26,8 +26,13 @@ struct TickReplayer: Sendable {
     /// keys (and partitions); each product still sees real ticks in recorded order (every n-th one).
     var products: Int? = nil
 
+    /// Records the run will send, when that is known (not when looping without a limit).
+    var expectedCount: Int? {
+        loop ? limit : min(limit ?? .max, file.lines.count)
+    }
+
     /// Runs until the file is done (or `limit` is reached, or the task is cancelled); returns records sent.
-    func run(producer: KafkaProducer, logger: Logger) async throws -> Int {
+    func run(producer: KafkaProducer, logger: Logger, progress: ProgressMeter? = nil) async throws -> Int {
         let offsets: [Double]
         switch pacing {
         case .recorded(_, let maxGap): offsets = file.schedule(maxGap: maxGap)
@@ -55,6 +60,7 @@ struct TickReplayer: Sendable {
                 let bytes = file.bytes(of: line, eventTime: keepTimestamps ? nil : Clock.wallSeconds(), productId: productId)
                 try producer.send(topic: topic, key: productId ?? line.productId, value: bytes)
                 sent += 1
+                progress?.advance()
                 if sent % 1024 == 0 { producer.poll(timeoutMs: 0) }
             }
             if loop {

@@ -32,6 +32,8 @@ final class ChildProcess: @unchecked Sendable {
     let process = Process()
     private let stdoutLines = Shared<[String]>([])
     private let stderrText = Shared<String>("")
+    /// Pipes (stdout, stderr) whose end of file was read: until both are, output may still be in flight.
+    private let pipesAtEnd = Shared<Int>(0)
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
@@ -55,12 +57,14 @@ final class ChildProcess: @unchecked Sendable {
         process.standardInput = stdinPipe
         let pending = Shared("")
         let lines = stdoutLines
+        let atEnd = pipesAtEnd
         // At end of file each handler removes itself: a dispatch source left on a pipe that is later closed can
         // be re-armed onto whatever file reuses the descriptor number and crash libdispatch's event loop.
         out.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
+                atEnd.withLock { $0 += 1 }
                 return
             }
             pending.withLock { pending in
@@ -77,6 +81,7 @@ final class ChildProcess: @unchecked Sendable {
             let data = handle.availableData
             guard !data.isEmpty else {
                 handle.readabilityHandler = nil
+                atEnd.withLock { $0 += 1 }
                 return
             }
             errors.withLock { text in
@@ -135,8 +140,11 @@ final class ChildProcess: @unchecked Sendable {
         return waitForExit(timeoutSeconds: timeoutSeconds)
     }
 
+    /// Waits for the exit, then (up to 10 s more) for the last output to be read: on a loaded machine the pipes'
+    /// handlers can lag the exit, and a test would see a report the process did print as missing.
     func waitForExit(timeoutSeconds: Double) -> Int32? {
         guard waitUntil(timeoutSeconds: timeoutSeconds, { !process.isRunning }) else { return nil }
+        waitUntil(timeoutSeconds: 10) { pipesAtEnd.withLock { $0 } >= 2 }
         return process.terminationStatus
     }
 }
