@@ -198,4 +198,6 @@ check "runbook_url anchors resolve in the installed /usr/share/doc/consumerd/RUN
 echo "      installed size: $(dpkg-query -W -f='${Installed-Size}' consumerd) KiB (dpkg-query Installed-Size); .deb $(du -k "$DEB" | cut -f1) KiB"
 check "dpkg -r consumerd" dpkg_retry dpkg -r consumerd
 check "binary and unit gone after dpkg -r" bash -c '[ ! -e /usr/bin/consumerd ] && [ ! -e /lib/systemd/system/consumerd.service ]'
+# Purge too, so the machine is left as it was (the service user stays, as Debian practice has it).
+check "dpkg -P consumerd removes the conffile" bash -c 'dpkg -P consumerd >/dev/null && [ ! -e /etc/consumerd/consumerd.env ]'
 finish
