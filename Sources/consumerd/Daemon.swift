@@ -16,6 +16,7 @@ enum Daemon {
     static func run(mode: DaemonMode) async throws {
         // Before anything is printed: from here on SIGHUP reloads the model, it never ends the process.
         let hangUps = await ReloadService.trapHangUps()
+        let stopSignals = await StopSignals.trap()
         let environment = ProcessInfo.processInfo.environment
         let configuration: DaemonConfiguration
         do {
@@ -203,8 +204,8 @@ enum Daemon {
         // The processor's own shutdown is bounded (flush, then commit and group exit); the group waits for it.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(Int(processorOptions.shutdownBudgetSeconds.rounded(.up)) + 2)
         let group = ServiceGroup(configuration: groupConfiguration)
-        try await group.run()
-        withExtendedLifetime((cluster, hangUps)) {}
+        try await StopSignals.run(group, signals: stopSignals)
+        withExtendedLifetime((cluster, hangUps, stopSignals)) {}
         logger.info("consumerd exited cleanly")
     }
 }

@@ -227,6 +227,14 @@ struct StallCapture {
 
     /// A promtool rule test expecting `alert` to fire at the last evaluation step inside the stall, and not at
     /// the first step (before the blocking record was produced). nil when no step falls inside the stall.
+    /// The one base URL every `runbook_url` is built from (`config/prometheus/runbook-base-url`, last non-comment line).
+    static var runbookBase: String {
+        let file = TestPaths.repositoryRoot.appendingPathComponent("config/prometheus/runbook-base-url")
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .last { !$0.isEmpty && !$0.hasPrefix("#") } ?? ""
+    }
+
     func ruleTest(alert: Alert, rules: String) -> String? {
         guard let step = lastStalledStep() else { return nil }
         let (evalSeconds, index) = (step.seconds, step.index)
@@ -240,7 +248,7 @@ struct StallCapture {
             expected = [
                 ("summary", "consumerd \(instance) processing loop is stuck"),
                 ("description", "The processing loop of \(instance) last turned \(Self.humanizeDuration(age)) ago (threshold 60s): no records are handled, no offsets are committed."),
-                ("runbook_url", "https://github.com/consumerd/consumerd/blob/main/docs/RUNBOOK.md#consumerloopstalled"),
+                ("runbook_url", Self.runbookBase + "#consumerloopstalled"),
             ]
         case .recordsWaiting:
             name = "ConsumerRecordsWaitingNotProcessed"
@@ -249,7 +257,7 @@ struct StallCapture {
             expected = [
                 ("summary", "consumerd \(instance) has records waiting but handles none"),
                 ("description", "\(instance) handled its last input record \(Self.humanizeDuration(age)) ago (threshold 2m) while records are waiting in its assigned partitions."),
-                ("runbook_url", "https://github.com/consumerd/consumerd/blob/main/docs/RUNBOOK.md#consumerrecordswaitingnotprocessed"),
+                ("runbook_url", Self.runbookBase + "#consumerrecordswaitingnotprocessed"),
             ]
         }
         func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
@@ -278,6 +286,7 @@ struct StallCapture {
                     exp_alerts:
                       - exp_labels:
                           severity: critical
+                          service: consumerd
                           job: consumerd
                           instance: \(quoted(instance))
                         exp_annotations:

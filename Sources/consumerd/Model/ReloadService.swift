@@ -31,3 +31,26 @@ struct ReloadService: Service {
         }
     }
 }
+
+/// SIGTERM and SIGINT trapped from the first moment, as SIGHUP is: the service group traps them only once it runs,
+/// so a stop requested during start-up would otherwise kill the process with the signal's default action.
+/// ``run(_:signals:)`` runs the group and turns a signal caught here, before or after the group started, into its
+/// graceful shutdown.
+enum StopSignals {
+    static func trap() async -> UnixSignalsSequence {
+        await UnixSignalsSequence(trapping: .sigterm, .sigint)
+    }
+
+    static func run(_ group: ServiceGroup, signals: UnixSignalsSequence) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                for await _ in signals {
+                    await group.triggerGracefulShutdown()
+                    return
+                }
+            }
+            try await group.run()
+            tasks.cancelAll()
+        }
+    }
+}
