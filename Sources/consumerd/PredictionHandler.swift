@@ -118,10 +118,12 @@ final class PredictionHandler: RecordHandler {
         )
         if quality.labelsEnabled {
             // Reopen the horizons the replayed predictions opened (their outcomes before the resume point were
-            // published by the run that handled those records). The shadow score is not replayed: a restart
-            // loses the shadow outcomes of horizons open across it.
+            // published by the run that handled those records), with the active and the shadow score, so a restart
+            // emits the outcomes of both roles an uninterrupted run would.
             var scores: LabelScores?
-            if case .prediction(let prediction) = outcome { scores = LabelScores(active: activeScore(prediction)) }
+            if case .prediction(let prediction) = outcome {
+                scores = LabelScores(active: activeScore(prediction), shadow: shadowScore(prediction))
+            }
             var unused = ExtraOutputs()
             trackLabels(
                 scores, record: record, pipeline: &pipelines[record.partition, default: template], extras: &unused,
@@ -153,6 +155,15 @@ final class PredictionHandler: RecordHandler {
     struct LabelScores {
         var active: HorizonScore
         var shadow: HorizonScore?
+    }
+
+    /// The shadow model's horizon score of a prediction (`nil` without a shadow).
+    private func shadowScore(_ prediction: Prediction) -> HorizonScore? {
+        guard let shadow = models.shadow else { return nil }
+        let score = shadow.predict(prediction.features)
+        return HorizonScore(
+            role: .shadow, variant: shadow.variant, version: shadow.version, probability: score.probability,
+            prediction: score.prediction)
     }
 
     private func activeScore(_ prediction: Prediction) -> HorizonScore {

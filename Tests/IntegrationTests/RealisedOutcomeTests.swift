@@ -127,7 +127,9 @@ import Testing
     @Test func killedAndRestartedDaemonStillPublishesEveryOutcome() throws {
         let expected = try Self.expected()
         let cluster = try MockClusterProcess(partitions: 1, topics: Self.topics)
-        let environment = daemonEnvironment(bootstrap: cluster.bootstrap, extra: ["OUTCOMES_TOPIC": Self.outcomesTopic])
+        // With a shadow model: the rebuild reopens horizons with both scores, so both roles' outcomes are complete.
+        let environment = daemonEnvironment(
+            bootstrap: cluster.bootstrap, extra: ["OUTCOMES_TOPIC": Self.outcomesTopic, "SHADOW_VARIANT": "baseline"])
         var first: ChildProcess? = try ChildProcess(name: "consumerd-1", arguments: [], environment: environment)
         #expect(first?.waitForLine(prefix: "METRICS=") != nil)
         let replay = try DaemonIntegrationTests.replayFixture(bootstrap: cluster.bootstrap, extraArguments: ["--rate", "300"])
@@ -142,14 +144,24 @@ import Testing
         #expect(second.waitForLine(prefix: "METRICS=") != nil)
         #expect(replay.waitForExit(timeoutSeconds: 120) == 0, "replay failed: \(replay.stderr)")
         var published: [PublishedOutcome] = []
+        var shadows: [PublishedOutcome] = []
         let covered = waitUntil(timeoutSeconds: 120) {
             records += reader.poll(timeoutMs: 200)
-            published = Self.decode(records)
+            let all = Self.decode(records)
+            published = all.filter { $0.role == "active" }
+            shadows = all.filter { $0.role == "shadow" }
             return Set(published.map(\.source.offset)).isSuperset(of: expected.keys)
+                && Set(shadows.map(\.source.offset)).isSuperset(of: expected.keys)
         }
         let missing = Set(expected.keys).subtracting(published.map(\.source.offset))
-        #expect(covered, "\(missing.count) outcomes missing, e.g. \(missing.sorted().prefix(5)): \(second.stderr.suffix(2000))")
+        let missingShadow = Set(expected.keys).subtracting(shadows.map(\.source.offset))
+        #expect(covered, "\(missing.count) active and \(missingShadow.count) shadow outcomes missing, e.g. \(missing.sorted().prefix(5)) \(missingShadow.sorted().prefix(5)): \(second.stderr.suffix(2000))")
         #expect(Self.mismatches(published, expected) == [], "a restarted daemon's outcome differs")
+        // The shadow's horizons are the same ticks; only its score differs.
+        #expect(shadows.allSatisfy { shadow in
+            expected[shadow.source.offset].map { $0.horizonTicks == shadow.horizon_ticks && $0.realisedLabel == shadow.realised_label } == true
+                && shadow.model_variant == "baseline"
+        }, "a shadow outcome differs from its horizon")
         print("outcome restart test: expected \(expected.count), published \(published.count) (duplicates \(published.count - Set(published.map(\.source.offset)).count))")
         #expect(second.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
     }
