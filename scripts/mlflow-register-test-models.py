@@ -5,7 +5,8 @@ scripts/ensure-mlflow builds). Used by Tests/IntegrationTests/ModelRegistryServe
 usage: mlflow-register-test-models.py TRACKING_URI MODEL_JSON NAME
 
 Registers under NAME (artifacts uploaded through the server's artifact proxy):
-  v1  MODEL_JSON with an MLmodel file (xgboost flavour) and a model.reference.json, logged as run artifacts
+  v1  MODEL_JSON with an MLmodel file (xgboost flavour) and its reference profile (MODEL.reference.json beside it),
+      logged as run artifacts
       (source mlflow-artifacts:/<experiment>/<run>/artifacts/model); stage Production
   v2  a different model (MODEL_JSON with base_score 0.3) as an MLflow 3 logged model (source models:/m-<id>);
       alias champion
@@ -69,7 +70,10 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         # v1: run artifacts with MLmodel and a reference file.
         d1 = os.path.join(scratch, "v1")
-        write_model_dir(d1, original, reference={"kind": "reference", "model": "v1"})
+        # The model's real reference profile (the daemon validates it when the version is put in force).
+        with open(model_path[:-len(".json")] + ".reference.json") as f:
+            reference = json.load(f)
+        write_model_dir(d1, original, reference=reference)
         run_id, source = log_run_model(client, experiment_id, d1)
         v1 = client.create_model_version(name, source, run_id=run_id, await_creation_for=0)
         client.transition_model_version_stage(name, v1.version, "Production")

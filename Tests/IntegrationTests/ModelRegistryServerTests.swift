@@ -54,7 +54,11 @@ import Testing
         #expect(v1.version == "\(Self.name)/\(registered.v1)")
         #expect(FileManager.default.contents(atPath: v1.modelPath) == original)
         let reference = v1.referencePath.flatMap { FileManager.default.contents(atPath: $0) }
-        #expect(reference.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: String] } == ["kind": "reference", "model": "v1"])
+        let shipped = FileManager.default.contents(
+            atPath: TestPaths.repositoryRoot.appendingPathComponent("config/models/xgb-volatility-5feat.reference.json").path)
+        let cachedObject = reference.flatMap { try? JSONSerialization.jsonObject(with: $0) as? NSDictionary }
+        let shippedObject = shipped.flatMap { try? JSONSerialization.jsonObject(with: $0) as? NSDictionary }
+        #expect(cachedObject != nil && cachedObject == shippedObject, "the cached reference is not the registered one")
         let loaded = try LoadedModel.load(variant: .ml, modelPath: v1.modelPath, baselinePath: "")
         #expect(loaded.version == "\(Self.name)/\(registered.v1)")
 
