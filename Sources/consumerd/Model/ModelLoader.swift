@@ -25,6 +25,7 @@ struct LoadedModels: Sendable {
     /// The file or URI the active model was configured from.
     var activeOrigin: String
     var shadowOrigin: String?
+    var shadowSource: ModelSourceLabel?
     var loadedAt: Date
     /// Anything an operator should know about how the set was obtained (fallback, cache), one line each.
     var notes: [String]
@@ -73,17 +74,20 @@ struct ModelLoader: Sendable {
         }
         var shadow: LoadedModel?
         var shadowOrigin: String?
+        var shadowSource: ModelSourceLabel?
         switch spec.shadowVariant {
         case nil:
             break
         case .baseline:
             shadow = try Self.loadFile(.baseline, spec.modelPath, spec.baselinePath, setting: "BASELINE_PATH")
             shadowOrigin = spec.baselinePath
+            shadowSource = .file
         case .ml:
             let path = spec.shadowModelPath ?? spec.modelPath
-            let (model, _, note) = try await loadML(uri: spec.shadowModelURI, path: path, setting: "SHADOW_MODEL_PATH")
+            let (model, source, note) = try await loadML(uri: spec.shadowModelURI, path: path, setting: "SHADOW_MODEL_PATH")
             shadow = model
             shadowOrigin = spec.shadowModelURI ?? path
+            shadowSource = source
             if let note { notes.append("shadow: " + note) }
         }
         return LoadedModels(
@@ -91,7 +95,7 @@ struct ModelLoader: Sendable {
                 active: active, shadow: shadow, fallback: active.variant == .ml ? fallback : nil, fallbackActive: activation
             ),
             spec: spec, activeSource: activeSource, activeOrigin: activeOrigin, shadowOrigin: shadowOrigin,
-            loadedAt: Date(), notes: notes
+            shadowSource: shadowSource, loadedAt: Date(), notes: notes
         )
     }
 

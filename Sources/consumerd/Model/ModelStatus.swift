@@ -58,7 +58,9 @@ struct ModelStatus: Encodable, Sendable {
         }
         let set = models.set
         self.active = describe(set.active, configured: models.activeOrigin, source: models.activeSource.rawValue)
-        self.shadow = set.shadow.map { describe($0, configured: models.shadowOrigin ?? $0.path, source: "file") }
+        self.shadow = set.shadow.map {
+            describe($0, configured: models.shadowOrigin ?? $0.path, source: (models.shadowSource ?? .file).rawValue)
+        }
         self.fallback = Fallback(
             enabled: fallbackEnabled, active: set.fallbackActive != nil,
             reason: set.fallbackActive?.reason.rawValue, detail: set.fallbackActive?.detail
