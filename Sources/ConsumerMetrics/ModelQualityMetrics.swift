@@ -10,12 +10,6 @@
 
 import Prometheus
 
-/// Model variant label of the quality metrics (mirrors the daemon's model variants).
-public enum QualityVariant: String, Sendable, CaseIterable {
-    case ml
-    case baseline
-}
-
 /// Model role label of the quality metrics.
 public enum QualityRole: String, Sendable, CaseIterable {
     /// The model whose predictions are published.
@@ -62,7 +56,7 @@ public final class ModelQualityMetrics: Sendable {
         var brierSum: [Counter] = []
         var brierCount: [Counter] = []
         var unlabelled: [Counter] = []
-        for variant in QualityVariant.allCases {
+        for variant in ModelVariantLabel.allCases {
             for role in QualityRole.allCases {
                 let base = [("variant", variant.rawValue), ("role", role.rawValue)]
                 for predicted in 0...1 {
@@ -101,14 +95,14 @@ public final class ModelQualityMetrics: Sendable {
     }
 
     @inline(__always)
-    private static func modelIndex(_ variant: QualityVariant, _ role: QualityRole) -> Int {
+    private static func modelIndex(_ variant: ModelVariantLabel, _ role: QualityRole) -> Int {
         (variant == .ml ? 0 : 1) * QualityRole.allCases.count + (role == .active ? 0 : 1)
     }
 
     /// Counts one completed horizon. `actual` is the realised label, `nil` for an unlabelled horizon
     /// (fewer than 2 differences): then only `realised_unlabelled_total` moves.
     public func recordOutcome(
-        variant: QualityVariant, role: QualityRole, predicted: Int, actual: Int?, probability: Double
+        variant: ModelVariantLabel, role: QualityRole, predicted: Int, actual: Int?, probability: Double
     ) {
         let model = Self.modelIndex(variant, role)
         guard let actual else {

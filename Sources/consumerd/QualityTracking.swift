@@ -67,7 +67,7 @@ struct QualityTracking {
     func recordLabels(_ outcomes: [RealisedOutcome], expiries: RealisedLabelTracker.ExpiryCounts) {
         for outcome in outcomes {
             self.metrics.recordOutcome(
-                variant: outcome.score.variant == .ml ? .ml : .baseline,
+                variant: ModelVariantLabel(outcome.score.variant),
                 role: outcome.score.role == .active ? .active : .shadow,
                 predicted: outcome.score.prediction, actual: outcome.realisedLabel,
                 probability: outcome.score.probability)
