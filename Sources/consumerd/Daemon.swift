@@ -38,10 +38,13 @@ enum Daemon {
         }
 
         let modelSettings = configuration.model
+        // One loader for start-up and every reload (the registry client, the fallback setting).
+        let loader = ModelLoader(
+            fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(configuration.registry))
         let models: LoadedModels
         do {
             let spec = try ModelSpec.effective(environment: configuration.modelSpec, configFile: modelSettings.configFile)
-            models = try await ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(configuration.registry)).load(spec)
+            models = try await loader.load(spec)
         } catch let error as ModelSpecError {
             throw exitForStartupFailure("MODEL_CONFIG_FILE: \(error)")
         } catch {
@@ -63,7 +66,7 @@ enum Daemon {
         let modelBoard = ModelStatusBoard()
         let modelManager = ModelManager(
             settings: modelSettings,
-            loader: ModelLoader(fallbackToBaseline: modelSettings.fallbackToBaseline, registry: MLflowRegistryResolver.from(configuration.registry)),
+            loader: loader,
             quality: configuration.quality, switchboard: switchboard, metrics: metrics, board: modelBoard, logger: logger,
             environmentSpec: configuration.modelSpec, initial: models
         )

@@ -31,10 +31,6 @@ struct ModelAdmin: AdminHandling {
     }
 
     static func answer(ok: Bool, error: String?, status: ModelStatus) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        guard let data = try? encoder.encode(Answer(ok: ok, error: error, model: status)) else { return Array("{}\n".utf8) }
-        return Array(data) + [0x0A]
+        ModelStatus.jsonLine(Answer(ok: ok, error: error, model: status))
     }
 }

@@ -80,11 +80,14 @@ struct ModelStatus: Encodable, Sendable {
         case lastReload = "last_reload"
     }
 
-    func json() -> [UInt8] {
+    func json() -> [UInt8] { Self.jsonLine(self) }
+
+    /// `value` as one JSON line the way `/model` and the admin answers write it (sorted snake_case keys).
+    static func jsonLine(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        guard let data = try? encoder.encode(self) else { return Array("{}\n".utf8) }
+        guard let data = try? encoder.encode(value) else { return Array("{}\n".utf8) }
         return Array(data) + [0x0A]
     }
 
