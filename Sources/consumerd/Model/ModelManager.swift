@@ -92,7 +92,6 @@ actor ModelManager {
         switchboard.offer(ModelSwitch(set: loaded.set, quality: monitoring))
         let now = Date()
         lastReload = ModelStatus.Reload(result: "ok", trigger: trigger, at: ModelStatus.rfc3339(now), error: nil)
-        metrics.model.recordReload(.ok, at: now.timeIntervalSince1970)
         Self.exportModels(loaded, metrics: metrics)
         let set = loaded.set
         logger.notice("model reloaded", metadata: [
@@ -104,16 +103,19 @@ actor ModelManager {
         for note in loaded.notes { logger.warning("\(note)") }
         let status = makeStatus()
         board.publish(status)
+        // Counted last: whoever sees the count go up (an operator, an alert, a test) finds `/model` and
+        // `model_info` already showing the models it counts.
+        metrics.model.recordReload(.ok, at: now.timeIntervalSince1970)
         return .loaded(status)
     }
 
     private func fail(trigger: ModelTrigger, _ message: String) -> Outcome {
         let now = Date()
         lastReload = ModelStatus.Reload(result: "error", trigger: trigger, at: ModelStatus.rfc3339(now), error: message)
-        metrics.model.recordReload(.error, at: now.timeIntervalSince1970)
         logger.error("model reload failed; the models in force are kept: \(message)")
         let status = makeStatus()
         board.publish(status)
+        metrics.model.recordReload(.error, at: now.timeIntervalSince1970)
         return .failed(message, status)
     }
 
