@@ -45,7 +45,9 @@ public final class ConsumerMetrics: Sendable {
     private let deadLettered: [ErrorType: Counter]
     private let predictions: [ModelVariantLabel: (negative: Counter, positive: Counter)]
     private let probability: ValueHistogram
-    private let stages: [Stage: ValueHistogram]
+    /// Indexed by ``Stage/index`` (an array, not a dictionary: `produce_ack` is observed on every delivery, and
+    /// a dictionary look-up hashes the key each time).
+    private let stages: [ValueHistogram]
     private let endToEnd: ValueHistogram
 
     private let assignedPartitions: Gauge
@@ -144,11 +146,9 @@ public final class ConsumerMetrics: Sendable {
         })
         self.defaultVariant = ModelVariantLabel(rawValue: variant) ?? .ml
         self.probability = histogram(C.predictionProbability, MetricBuckets.probability)
-        self.stages = Dictionary(
-            uniqueKeysWithValues: Stage.allCases.map {
-                ($0, histogram(C.stageSeconds, MetricBuckets.stageSeconds, [("stage", $0.rawValue)]))
-            }
-        )
+        self.stages = Stage.allCases.map {
+            histogram(C.stageSeconds, MetricBuckets.stageSeconds, [("stage", $0.rawValue)])
+        }
         self.endToEnd = histogram(C.endToEndSeconds, MetricBuckets.endToEndSeconds)
 
         self.assignedPartitions = gauge(C.assignedPartitions)
@@ -201,7 +201,7 @@ public final class ConsumerMetrics: Sendable {
     /// Observes the time one record spent in `stage`.
     public func recordStage(_ stage: Stage, seconds: Double) {
         guard let s = Self.nonNegative(seconds) else { return }
-        self.stages[stage]?.record(s)
+        self.stages[stage.index].record(s)
     }
 
     /// Counts a skipped record. `reason` is `"no_price"` or `"warming_up"`; any other value is

@@ -60,6 +60,17 @@ public enum Stage: String, Sendable, CaseIterable {
     case encode
     /// From handing the prediction to the producer until its delivery report.
     case produceAck = "produce_ack"
+
+    /// Position in `allCases`.
+    var index: Int {
+        switch self {
+        case .decode: 0
+        case .features: 1
+        case .predict: 2
+        case .encode: 3
+        case .produceAck: 4
+        }
+    }
 }
 
 /// A consumer-group rebalance event, reported in `volatility_consumer_rebalances_total{kind}`.

@@ -2,6 +2,9 @@ import Crdkafka
 
 /// The hot path: a fetched record → the handler → outputs handed to the producer; delivery reports back.
 extension EngineDriver {
+    // Specialised: see `run()`.
+    @_specialize(exported: false, where Commits == AtLeastOnceCommits)
+    @_specialize(exported: false, where Commits == ExactlyOnceCommits)
     func process(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         defer { rd_kafka_message_destroy(message) }
         let partition = message.pointee.partition
@@ -97,6 +100,9 @@ extension EngineDriver {
     }
 
     /// Called by librdkafka (inside `rd_kafka_poll(producer)`, on the processing thread) once per output.
+    // Specialised: see `run()`.
+    @_specialize(exported: false, where Commits == AtLeastOnceCommits)
+    @_specialize(exported: false, where Commits == ExactlyOnceCommits)
     func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>) {
         let slot = InflightTable.index(from: message.pointee._private)
         let error = message.pointee.err

@@ -69,6 +69,12 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     static var batchLimit: Int { 512 }
 
     /// Runs the loop until a stop request or a fatal client error, then shuts down (flush, commit, leave).
+    // The loop runs behind an existential (`any ProcessingLoop`) and librdkafka's callbacks reach it through
+    // `KafkaEventSink`, so without these the hot path would run the generic code: every engine call through
+    // witness tables and the engine's layout looked up at run time (measured: generic-metadata look-ups on
+    // every record). Each generic entry point dispatches to its specialised body.
+    @_specialize(exported: false, where Commits == AtLeastOnceCommits)
+    @_specialize(exported: false, where Commits == ExactlyOnceCommits)
     func run() throws(KafkaError) {
         // The driver's state is confined to the thread that runs it: a second run (from any thread) is refused.
         guard started.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged,

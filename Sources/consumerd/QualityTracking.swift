@@ -63,8 +63,10 @@ struct QualityTracking {
         self.metrics.setPredictedPositiveRate(drift.predictedPositiveRate)
     }
 
-    /// Counts the outcomes a record completed and the horizons dropped meanwhile.
-    func recordLabels(_ outcomes: [RealisedOutcome], expiries: RealisedLabelTracker.ExpiryCounts) {
+    /// Counts the outcomes a record completed and the horizons dropped meanwhile. `mutating` although it
+    /// changes nothing here: called on the handler's stored property, a non-mutating call copies the whole
+    /// struct (retaining every reference in it) once per record; an in-place access does not.
+    mutating func recordLabels(_ outcomes: [RealisedOutcome], expiries: RealisedLabelTracker.ExpiryCounts) {
         for outcome in outcomes {
             self.metrics.recordOutcome(
                 variant: ModelVariantLabel(outcome.score.variant),

@@ -80,6 +80,17 @@ import Testing
         #expect(s["volatility_consumer_end_to_end_seconds_count"] == 2)
     }
 
+    @Test func eachStageLandsInItsOwnSeries() {
+        let metrics = makeMetrics()
+        for (n, stage) in Stage.allCases.enumerated() {
+            for _ in 0...n { metrics.recordStage(stage, seconds: 0.000_01) }
+        }
+        let s = Exposition(metrics.renderString()).samples
+        for (n, stage) in Stage.allCases.enumerated() {
+            #expect(s["volatility_consumer_stage_seconds_count{stage=\"\(stage.rawValue)\"}"] == Double(n + 1), "\(stage)")
+        }
+    }
+
     @Test func processingAndStageHistogramsUseTheirBuckets() {
         let metrics = makeMetrics()
         metrics.recordProcessingSeconds(0.003)

@@ -55,24 +55,36 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
 
     /// A record of `partition` at `offset` was fetched.
     mutating func fetched(partition: Int32, offset: Int64, timestamp: Double?, now: UInt64) -> FetchDecision {
-        // Mutated in place through the index: a copy of the partition's state held across the mutation would make
-        // its offset arrays shared, and the next append would copy them (an allocation per record).
-        guard lifecycle == .running, let index = partitions.index(forKey: partition) else { return .discard }
-        guard partitions.values[index].phase == .active else {
-            // Fetched before the pause took effect: not handled now, read again when the partition resumes
-            // (a partition being rewound is moved back to its committed offset instead).
-            if partitions.values[index].phase != .awaitingCommitted(rewind: true), !partitions.values[index].rewound {
-                partitions.values[index].heldFrom = min(partitions.values[index].heldFrom ?? offset, offset)
+        guard lifecycle == .running else { return .discard }
+        let admitted: (generation: UInt32, sequence: Int)?? = withPartition(partition) { state in
+            guard state.phase == .active else {
+                // Fetched before the pause took effect: not handled now, read again when the partition resumes
+                // (a partition being rewound is moved back to its committed offset instead).
+                if state.phase != .awaitingCommitted(rewind: true), !state.rewound {
+                    state.heldFrom = min(state.heldFrom ?? offset, offset)
+                }
+                return nil
             }
-            return .discard
+            state.position = offset + 1
+            state.atEnd = false
+            state.lastHandledTimestamp = timestamp
+            return (state.generation, state.progress.register(offset: offset))
         }
-        partitions.values[index].position = offset + 1
-        partitions.values[index].atEnd = false
-        partitions.values[index].lastHandledTimestamp = timestamp
-        let sequence = partitions.values[index].progress.register(offset: offset)
-        let generation = partitions.values[index].generation
+        guard let admitted = admitted ?? nil else { return .discard }
         let begin = commits.admitted(partition: partition, offset: offset, now: now)
-        return .handle(InputTicket(partition: partition, generation: generation, sequence: sequence), beginTransaction: begin)
+        return .handle(
+            InputTicket(partition: partition, generation: admitted.generation, sequence: admitted.sequence),
+            beginTransaction: begin)
+    }
+
+    /// In-place access to one partition's state, `nil` when it is not assigned. The hot path goes through here:
+    /// `partitions[id]` copies the whole state out (retaining its offset arrays) and `partitions[id]?.x = …`
+    /// moves it out and back, while `values[index]`'s accessor yields it in place — and a copy held across a
+    /// mutation would make the arrays shared, so that the next append copies them (an allocation per record).
+    @inline(__always)
+    mutating func withPartition<Result>(_ id: Int32, _ body: (inout PartitionState) -> Result) -> Result? {
+        guard let index = partitions.index(forKey: id) else { return nil }
+        return body(&partitions.values[index])
     }
 
     /// The handler made an output for `ticket`; returns the slot that travels with it through the producer.
@@ -82,8 +94,8 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             partition: ticket.partition, generation: ticket.generation, sequence: ticket.sequence, kind: kind,
             sourceTimestamp: sourceTimestamp, producedAtNanos: now
         ))
-        if ticket.generation == partitions[ticket.partition]?.generation {
-            partitions[ticket.partition]?.progress.addPending(sequence: ticket.sequence)
+        withPartition(ticket.partition) { state in
+            if state.generation == ticket.generation { state.progress.addPending(sequence: ticket.sequence) }
         }
         return slot
     }
@@ -91,9 +103,10 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// The handler is done with `ticket`: every output it made was created (an input with none completes now).
     /// Until then the input cannot complete, even if its first outputs are acknowledged meanwhile.
     mutating func inputHandled(_ ticket: InputTicket) {
-        guard partitions[ticket.partition]?.generation == ticket.generation else { return }
         // Releases the "being handled" count that `register` starts each input with.
-        partitions[ticket.partition]?.progress.complete(sequence: ticket.sequence)
+        withPartition(ticket.partition) { state in
+            if state.generation == ticket.generation { state.progress.complete(sequence: ticket.sequence) }
+        }
     }
 
     /// An output handed to the producer was taken back without a delivery report (the produce call failed, or
@@ -143,7 +156,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
 
     /// The end of `partition` was reached.
     mutating func reachedEnd(partition: Int32) {
-        partitions[partition]?.atEnd = true
+        withPartition(partition) { $0.atEnd = true }
     }
 
     private func isCurrent(_ record: OutputRecord) -> Bool {
@@ -151,8 +164,9 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     }
 
     private mutating func complete(_ record: OutputRecord) {
-        guard isCurrent(record) else { return }
-        partitions[record.partition]?.progress.complete(sequence: record.sequence)
+        withPartition(record.partition) { state in
+            if state.generation == record.generation { state.progress.complete(sequence: record.sequence) }
+        }
     }
 
     // MARK: - Timer
@@ -193,8 +207,9 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
 
     private mutating func requestLookUps(into actions: inout [EngineAction]) {
         var wanted: [Int32] = []
-        for (id, state) in partitions {
-            if case .awaitingCommitted = state.phase, !lookUpsRequested.contains(id) { wanted.append(id) }
+        for index in partitions.indices where partitions.values[index].awaitsCommitted() {
+            let id = partitions.keys[index]
+            if !lookUpsRequested.contains(id) { wanted.append(id) }
         }
         guard !wanted.isEmpty else { return }
         wanted.sort()
@@ -214,17 +229,16 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         var pause: [Int32] = []
         var resume: [Int32] = []
         var seeks: [PartitionOffset] = []
-        for (id, state) in partitions {
-            let wantPaused = lifecycle != .running || state.phase != .active || congested
-            guard wantPaused != state.fetchPaused else { continue }
-            partitions[id]?.fetchPaused = wantPaused
-            if wantPaused {
+        let wantPaused = lifecycle != .running || congested
+        // Once per loop pass over every partition: through the indices, so no state is copied (see withPartition).
+        for index in partitions.indices {
+            let id = partitions.keys[index]
+            guard let change = partitions.values[index].setFetching(pausedUnlessActive: wantPaused) else { continue }
+            switch change {
+            case .pause:
                 pause.append(id)
-            } else {
-                if let held = state.heldFrom {
-                    seeks.append(PartitionOffset(partition: id, offset: held))
-                    partitions[id]?.heldFrom = nil
-                }
+            case .resume(let seek):
+                if let seek { seeks.append(PartitionOffset(partition: id, offset: seek)) }
                 resume.append(id)
             }
         }

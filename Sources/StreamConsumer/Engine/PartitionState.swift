@@ -37,6 +37,32 @@ struct PartitionState: Equatable, Sendable {
         self.progress = PartitionProgress(generation: generation)
         self.fetchPaused = true
     }
+
+    /// Whether its committed offset is still to be looked up. `mutating` only so that a caller reaching it
+    /// through `partitions.values[index]` reads it in place instead of copying the whole state (once per
+    /// partition per loop pass).
+    mutating func awaitsCommitted() -> Bool {
+        if case .awaitingCommitted = self.phase { return true }
+        return false
+    }
+
+    /// What ``setFetching(pausedUnlessActive:)`` changed.
+    enum FetchChange: Equatable {
+        case pause
+        /// Resume, after moving fetching back to `seek` (records fetched while not active) when set.
+        case resume(seek: Int64?)
+    }
+
+    /// Makes ``fetchPaused`` what the engine wants — paused when `paused` or when not active — and says what
+    /// librdkafka must be told (`nil`: nothing changed).
+    mutating func setFetching(pausedUnlessActive paused: Bool) -> FetchChange? {
+        let wantPaused = paused || self.phase != .active
+        guard wantPaused != self.fetchPaused else { return nil }
+        self.fetchPaused = wantPaused
+        if wantPaused { return .pause }
+        defer { self.heldFrom = nil }
+        return .resume(seek: self.heldFrom)
+    }
 }
 
 /// A revoked partition whose per-key state the handler still holds: kept if the partition comes back at the
