@@ -231,51 +231,29 @@ public struct XGBoostModel: Sendable {
     }
 
     /// The spike probability for one feature vector. Allocation-free.
-    ///
-    /// Trees are walked four at a time in lockstep: each step of one walk waits for the node it loads, so four
-    /// independent walks overlap those waits. Their leaves are added to the margin in tree order, exactly as one
-    /// walk at a time would add them (same `Float` sums, same result bits).
     public func probability(_ features: FeatureVector) -> Double {
         let x = SIMD8<Float>(
             Float(features.midpriceReturnMean), Float(features.midpriceReturnStd), Float(features.bidAskSpread),
             Float(features.tradeIntensity), Float(features.orderBookImbalance), .nan, .nan, .nan)
         var margin = self.baseMargin
         self.nodes.withUnsafeBufferPointer { nodes in
-            self.roots.withUnsafeBufferPointer { roots in
-                var tree = 0
-                while tree + 4 <= roots.count {
-                    var a = Int(roots[tree]), b = Int(roots[tree + 1])
-                    var c = Int(roots[tree + 2]), d = Int(roots[tree + 3])
-                    while true {
-                        let (na, nb, nc, nd) = (nodes[a], nodes[b], nodes[c], nodes[d])
-                        if na.left < 0, nb.left < 0, nc.left < 0, nd.left < 0 { break }
-                        a = Self.next(a, na, x)
-                        b = Self.next(b, nb, x)
-                        c = Self.next(c, nc, x)
-                        d = Self.next(d, nd, x)
+            for root in self.roots {
+                var i = Int(root)
+                while true {
+                    let node = nodes[i]
+                    if node.left < 0 {
+                        margin += node.value
+                        break
                     }
-                    margin += nodes[a].value
-                    margin += nodes[b].value
-                    margin += nodes[c].value
-                    margin += nodes[d].value
-                    tree += 4
-                }
-                while tree < roots.count {
-                    var i = Int(roots[tree])
-                    while nodes[i].left >= 0 { i = Self.next(i, nodes[i], x) }
-                    margin += nodes[i].value
-                    tree += 1
+                    let value = x[Int(node.feature) & 7]
+                    if value.isNaN {
+                        i = Int(node.missing)
+                    } else {
+                        i = Int(value < node.value ? node.left : node.right)
+                    }
                 }
             }
         }
         return 1 / (1 + exp(-Double(margin)))
-    }
-
-    /// The node after `index` (`node`) for input `x`; a leaf stays where it is.
-    @inline(__always)
-    private static func next(_ index: Int, _ node: Node, _ x: SIMD8<Float>) -> Int {
-        guard node.left >= 0 else { return index }
-        let value = x[Int(node.feature) & 7]
-        return Int(value.isNaN ? node.missing : (value < node.value ? node.left : node.right))
     }
 }

@@ -3,9 +3,11 @@ import Testing
 
 @testable import FeaturePipeline
 
-/// ``XGBoostModel/probability(_:)`` walks four trees in lockstep for speed; its result must be the very bits a
-/// plain walk of one tree after the other gives (same leaves, added to the margin in the same order).
-@Suite("XGBoost lockstep walk")
+/// ``XGBoostModel/probability(_:)`` against a plain reading of the loaded trees: the very bits a walk of one tree
+/// after the other gives (same leaves, added to the margin in the same order), with missing and extreme inputs.
+/// (A four-trees-in-lockstep walk was tried and measured slower: `predict: XGBoost 100 trees` p50 537 ns
+/// against 447 ns.)
+@Suite("XGBoost tree walk")
 struct TreeWalkTests {
     /// The reference: one tree at a time, the leaf values summed in tree order, in `Float` as XGBoost does.
     static func oneTreeAtATime(_ model: XGBoostModel, _ features: FeatureVector) -> Double {
@@ -51,35 +53,9 @@ struct TreeWalkTests {
         #expect(model.treeCount == 100)
         var differing = 0
         for features in Self.vectors(count: 20_000) {
-            let lockstep = model.probability(features)
+            let walked = model.probability(features)
             let reference = Self.oneTreeAtATime(model, features)
-            if lockstep.bitPattern != reference.bitPattern { differing += 1 }
-        }
-        #expect(differing == 0)
-    }
-
-    @Test("tree counts that are not a multiple of four (the remainder walked alone)", arguments: [1, 3, 5, 7])
-    func remainderTrees(trees: Int) throws {
-        let data = try Data(contentsOf: TestPaths.modelFile)
-        var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        var learner = try #require(root["learner"] as? [String: Any])
-        var booster = try #require(learner["gradient_booster"] as? [String: Any])
-        var inner = try #require(booster["model"] as? [String: Any])
-        let all = try #require(inner["trees"] as? [Any])
-        inner["trees"] = Array(all.prefix(trees))
-        if var parameters = inner["gbtree_model_param"] as? [String: Any] {
-            parameters["num_trees"] = String(trees)
-            inner["gbtree_model_param"] = parameters
-        }
-        if let info = inner["tree_info"] as? [Any] { inner["tree_info"] = Array(info.prefix(trees)) }
-        booster["model"] = inner
-        learner["gradient_booster"] = booster
-        root["learner"] = learner
-        let model = try XGBoostModel(jsonData: JSONSerialization.data(withJSONObject: root))
-        #expect(model.treeCount == trees)
-        var differing = 0
-        for features in Self.vectors(count: 2_000) {
-            if model.probability(features).bitPattern != Self.oneTreeAtATime(model, features).bitPattern { differing += 1 }
+            if walked.bitPattern != reference.bitPattern { differing += 1 }
         }
         #expect(differing == 0)
     }
