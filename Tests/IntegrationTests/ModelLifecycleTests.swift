@@ -227,10 +227,11 @@ import Testing
         try Self.write(#"{"model_path":"\#(broken.path)"}"#, to: config)
         kill(daemon.process.processIdentifier, SIGHUP)
         if fallback {
-            // The reload succeeds with the baseline in force, marked as a fallback.
-            #expect(waitUntil(timeoutSeconds: 30) { Self.metric(address, "volatility_consumer_model_fallback_active") == 1 })
+            // The reload succeeds with the baseline in force, marked as a fallback. (The reload is counted after
+            // everything else it changes is exported, so it is the one series to wait for.)
+            #expect(waitUntil(timeoutSeconds: 30) { Self.metric(address, #"volatility_consumer_model_reloads_total{result="ok"}"#) == 1 })
+            #expect(Self.metric(address, "volatility_consumer_model_fallback_active") == 1)
             #expect(Self.activeVariant(address) == "baseline")
-            #expect(Self.metric(address, #"volatility_consumer_model_reloads_total{result="ok"}"#) == 1)
             #expect(Self.metric(address, #"volatility_consumer_model_fallbacks_total{reason="load_error"}"#) == 1)
         } else {
             #expect(waitUntil(timeoutSeconds: 30) { Self.metric(address, #"volatility_consumer_model_reloads_total{result="error"}"#) == 1 })
