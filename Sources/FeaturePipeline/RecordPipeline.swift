@@ -20,6 +20,12 @@ public struct RecordPipeline: Sendable {
     public private(set) var labels: RealisedLabelTracker
     /// Whether ticks advance the label horizons (label settings were given); off, the path is as before.
     public private(set) var labelsEnabled: Bool
+
+    /// The outcomes the last record completed. Read this rather than `labels.completed` on the hot path: from
+    /// another module `labels` is a getter that copies the whole tracker (retaining all its storage) per call.
+    public var completedOutcomes: [RealisedOutcome] { self.labels.completed }
+    /// Products held in the windows (as `windows.productCount`, without copying the windows).
+    public var productCount: Int { self.windows.productCount }
     private let decoder: RecordDecoder
 
     /// Creates a pipeline with empty windows.

@@ -107,7 +107,7 @@ final class PredictionHandler: RecordHandler {
 
     func resetState(partitions: Set<Int32>) {
         for partition in partitions { pipelines[partition] = nil }
-        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.windows.productCount })
+        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.productCount })
     }
 
     /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an
@@ -186,7 +186,7 @@ final class PredictionHandler: RecordHandler {
         }
         let expiries = pipeline.takeLabelExpiries()
         guard live else { return }
-        let completed = pipeline.labels.completed
+        let completed = pipeline.completedOutcomes
         quality.recordLabels(completed, expiries: expiries)
         guard let outcomesTopic, !completed.isEmpty else { return }
         for outcome in completed {
@@ -204,7 +204,7 @@ final class PredictionHandler: RecordHandler {
         recordsSinceStateKeys += 1
         guard recordsSinceStateKeys >= every else { return }
         recordsSinceStateKeys = 0
-        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.windows.productCount })
+        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.productCount })
     }
 
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {

@@ -47,9 +47,8 @@ struct AtLeastOnceCommits: CommitStrategy {
     /// The watermarks that moved since they were last taken, in partition order.
     private static func takeMoved(_ partitions: inout [Int32: PartitionState], ids: [Int32]?) -> [PartitionOffset] {
         var moved: [PartitionOffset] = []
-        for index in partitions.indices {
-            guard let offset = partitions.values[index].progress.takeDirty() else { continue }
-            moved.append(PartitionOffset(partition: partitions.keys[index], offset: offset))
+        partitions.forEachInPlace { id, state in
+            if let offset = state.progress.takeDirty() { moved.append(PartitionOffset(partition: id, offset: offset)) }
         }
         moved.sort { $0.partition < $1.partition }
         return moved

@@ -207,9 +207,9 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
 
     private mutating func requestLookUps(into actions: inout [EngineAction]) {
         var wanted: [Int32] = []
-        for index in partitions.indices where partitions.values[index].awaitsCommitted() {
-            let id = partitions.keys[index]
-            if !lookUpsRequested.contains(id) { wanted.append(id) }
+        let requested = lookUpsRequested
+        partitions.forEachInPlace { id, state in
+            if state.awaitsCommitted(), !requested.contains(id) { wanted.append(id) }
         }
         guard !wanted.isEmpty else { return }
         wanted.sort()
@@ -230,11 +230,11 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         var resume: [Int32] = []
         var seeks: [PartitionOffset] = []
         let wantPaused = lifecycle != .running || congested
-        // Once per loop pass over every partition: through the indices, so no state is copied (see withPartition).
-        for index in partitions.indices {
-            let id = partitions.keys[index]
-            guard let change = partitions.values[index].setFetching(pausedUnlessActive: wantPaused) else { continue }
-            switch change {
+        // Once per loop pass over every partition: in place, so no state is copied (see withPartition).
+        partitions.forEachInPlace { id, state in
+            switch state.setFetching(pausedUnlessActive: wantPaused) {
+            case nil:
+                break
             case .pause:
                 pause.append(id)
             case .resume(let seek):

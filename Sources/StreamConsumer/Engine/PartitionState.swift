@@ -81,3 +81,17 @@ enum EngineLifecycle: Equatable, Sendable {
     /// The final offsets (or transaction) were handed out: nothing more happens.
     case stopped
 }
+
+extension Dictionary where Key == Int32, Value == PartitionState {
+    /// Visits every partition's state in place (storage order). Not `for index in indices`: `indices` holds the
+    /// dictionary's storage, so the first mutation through it would copy the whole dictionary (measured: a copy
+    /// of every partition's state on every loop pass).
+    @inline(__always)
+    mutating func forEachInPlace(_ body: (Int32, inout PartitionState) -> Void) {
+        var index = self.startIndex
+        while index != self.endIndex {
+            body(self.keys[index], &self.values[index])
+            index = self.index(after: index)
+        }
+    }
+}
