@@ -415,9 +415,9 @@ public struct RealisedLabelTracker: Sendable {
         self.compactOrder()
     }
 
-    private func isOpen(_ entry: (productId: String, id: UInt64)) -> Bool {
-        guard let index = self.products.index(forKey: entry.productId) else { return false }
-        return self.products.values[index].contains(entry.id)
+    private static func isOpen(_ entry: (productId: String, id: UInt64), in products: [String: ProductHorizons]) -> Bool {
+        guard let index = products.index(forKey: entry.productId) else { return false }
+        return products.values[index].contains(entry.id)
     }
 
     /// Keeps the creation-order queue within about twice the open horizons: consumed entries are shifted out
@@ -425,8 +425,11 @@ public struct RealisedLabelTracker: Sendable {
     private mutating func compactOrder() {
         let live = self.order.count - self.orderHead
         if live > 2 * self.openCount + 1024 {
+            // The products are only read here: a local reference to them (not a method on `self` while `order` is
+            // written, which made Swift copy the whole tracker on every call).
+            let products = self.products
             var write = 0
-            for read in self.orderHead..<self.order.count where self.isOpen(self.order[read]) {
+            for read in self.orderHead..<self.order.count where Self.isOpen(self.order[read], in: products) {
                 self.order[write] = self.order[read]
                 write += 1
             }
