@@ -203,7 +203,7 @@ import Testing
         }
         let drainSeconds = Date().timeIntervalSince(drainStart)
         Self.keepLogs(incarnations)
-        #expect(drained, "not every instance drained after the restarts (stalled: no record handled and no output acknowledged for 120 s)")
+        #expect(drained, "not every instance drained after the restarts: stalled (nothing handled or acknowledged for 120 s) or still catching up after 1,200 s; see the printed verdict")
         let assignedAtEnd = assignedTotal()
         #expect(assignedAtEnd == partitions, "\(assignedAtEnd) of \(partitions) partitions assigned after the restarts")
 
