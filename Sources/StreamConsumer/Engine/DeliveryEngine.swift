@@ -209,7 +209,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         var wanted: [Int32] = []
         let requested = lookUpsRequested
         partitions.forEachInPlace { id, state in
-            if state.awaitsCommitted(), !requested.contains(id) { wanted.append(id) }
+            if state.awaitsCommitted, !requested.contains(id) { wanted.append(id) }
         }
         guard !wanted.isEmpty else { return }
         wanted.sort()

@@ -38,10 +38,8 @@ struct PartitionState: Equatable, Sendable {
         self.fetchPaused = true
     }
 
-    /// Whether its committed offset is still to be looked up. `mutating` only so that a caller reaching it
-    /// through `partitions.values[index]` reads it in place instead of copying the whole state (once per
-    /// partition per loop pass).
-    mutating func awaitsCommitted() -> Bool {
+    /// Whether its committed offset is still to be looked up.
+    var awaitsCommitted: Bool {
         if case .awaitingCommitted = self.phase { return true }
         return false
     }
