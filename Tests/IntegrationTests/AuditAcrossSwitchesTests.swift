@@ -11,25 +11,6 @@ import Testing
     static let baselinePath = "config/models/baseline.json"
     static let registryVersion = "volatility-xgb/3"
 
-    struct Audit: Decodable {
-        struct Kind: Decodable { var count: Int; var first: [String] }
-        var inputs: Int
-        var expectedPredictions: Int
-        var outputs: Int
-        var lost: Kind
-        var truncated: Kind
-        var truncatedUnverifiable: Int
-        var duplicated: Kind
-        var mismatched: Kind
-        var unknownModel: Kind
-        var unexpected: Kind
-        var shadowOutputs: Int
-        var fallbackOutputs: Int
-        var truncatedOutputPartitions: [String]
-        var models: [String]
-        var passed: Bool
-    }
-
     /// A mock cluster holding the fixture ticks spread over `products` product ids, and the inputs read back.
     static func cluster(inputPartitions: Int, outputPartitions: Int, products: Int) throws -> (MockCluster, [ReadRecord]) {
         let cluster = try MockCluster(brokers: 1)
@@ -100,17 +81,10 @@ import Testing
         #expect(producer.failedCount == 0)
     }
 
-    static func audit(_ cluster: MockCluster, arguments: [String]) throws -> (report: Audit, status: Int32?, stderr: String) {
-        let child = try ChildProcess(
-            name: "audit", arguments: ["audit", "--json", "--bootstrap-servers", cluster.bootstrapServers] + arguments
-        )
-        let status = child.waitForExit(timeoutSeconds: 180)
-        let text = child.stdout.joined(separator: "\n")
-        guard let report = try? JSONDecoder().decode(Audit.self, from: Data(text.utf8)) else {
-            throw TestFailure("audit printed no report (status \(String(describing: status))): \(text.prefix(500)) \(child.stderr.suffix(1500))")
-        }
-        #expect(status == (report.passed ? 0 : 1), "exit status \(String(describing: status)) disagrees with the report")
-        return (report, status, child.stderr)
+    static func audit(
+        _ cluster: MockCluster, arguments: [String]
+    ) throws -> (report: DaemonIntegrationTests.AuditSummary, status: Int32?, stderr: String) {
+        try DaemonIntegrationTests.runAuditWithStatus(bootstrap: cluster.bootstrapServers, arguments: arguments)
     }
 
     static func models() throws -> (ml: LoadedModel, registryML: LoadedModel, baseline: LoadedModel) {

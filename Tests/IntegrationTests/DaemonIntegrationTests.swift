@@ -129,6 +129,7 @@ import Testing
         #expect(second.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
     }
 
+    /// `consumerd audit --json`'s report (the fields the tests read).
     struct AuditSummary: Decodable, CustomStringConvertible {
         struct Kind: Decodable { var count: Int; var first: [String] }
         var inputs: Int
@@ -137,9 +138,16 @@ import Testing
         var expectedSkips: Int
         var outputs: Int
         var lost: Kind
+        var truncated: Kind
+        var truncatedUnverifiable: Int
         var duplicated: Kind
         var mismatched: Kind
+        var unknownModel: Kind
         var unexpected: Kind
+        var shadowOutputs: Int
+        var fallbackOutputs: Int
+        var truncatedOutputPartitions: [String]
+        var models: [String]
         var passed: Bool
         var description: String {
             "inputs \(inputs) outputs \(outputs) lost \(lost.count) \(lost.first) duplicated \(duplicated.count) mismatched \(mismatched.count) \(mismatched.first) unexpected \(unexpected.count) \(unexpected.first)"
@@ -148,14 +156,22 @@ import Testing
 
     /// Runs `consumerd audit --json` and returns its report.
     static func runAudit(bootstrap: String, environment: [String: String] = [:], arguments: [String] = []) throws -> AuditSummary {
+        try runAuditWithStatus(bootstrap: bootstrap, environment: environment, arguments: arguments).report
+    }
+
+    /// Runs `consumerd audit --json` and returns its report, exit status and standard error; the exit status must
+    /// agree with the report (0 when it passed, 1 otherwise).
+    static func runAuditWithStatus(
+        bootstrap: String, environment: [String: String] = [:], arguments: [String] = []
+    ) throws -> (report: AuditSummary, status: Int32?, stderr: String) {
         let audit = try ChildProcess(name: "audit", arguments: ["audit", "--json", "--bootstrap-servers", bootstrap] + arguments, environment: environment)
         let status = audit.waitForExit(timeoutSeconds: 180)
         let text = audit.stdout.joined(separator: "\n")
         guard let summary = try? JSONDecoder().decode(AuditSummary.self, from: Data(text.utf8)) else {
-            throw TestFailure("audit printed no report (status \(String(describing: status))): \(audit.stderr.suffix(1500))")
+            throw TestFailure("audit printed no report (status \(String(describing: status))): \(text.prefix(500)) \(audit.stderr.suffix(1500))")
         }
         #expect(status == (summary.passed ? 0 : 1), "audit exit status \(String(describing: status)) disagrees with its report")
-        return summary
+        return (summary, status, audit.stderr)
     }
 
     @Test func badRecordsAreDeadLetteredAndBaselineIsTheRollback() throws {
