@@ -109,27 +109,48 @@ public struct RecordPipeline: Sendable {
         now: Double,
         timings: UnsafeMutablePointer<StageTimings>?
     ) -> RecordOutcome {
-        if self.labelsEnabled { self.labels.beginRecord() }
-        guard value.count <= self.maxRecordBytes else {
-            return .deadLetter(
-                RecordError(type: .oversize, reason: "record is \(value.count) bytes, limit \(self.maxRecordBytes)"))
-        }
         var start: UInt64 = timings != nil ? MonotonicClock.nanoseconds() : 0
+        let decoded = self.decode(value: value, key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+        Self.lap(&start, into: timings, \.decodeNanos)
+        return self.process(decoded: decoded, timings: timings, start: start)
+    }
 
-        let tick: Tick
+    /// The first step of ``process(value:key:kafkaTimestamp:now:timings:)``, which reads no state: the size
+    /// check and the decoding. A caller may run it ahead (on another thread, for a later record) and hand the
+    /// result to ``process(decoded:timings:)``; the outcome is the same.
+    public func decode(
+        value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?, kafkaTimestamp: Double?, now: Double
+    ) -> Result<DecodedRecord, RecordError> {
+        guard value.count <= self.maxRecordBytes else {
+            return .failure(RecordError(type: .oversize, reason: "record is \(value.count) bytes, limit \(self.maxRecordBytes)"))
+        }
         do {
-            switch try self.decoder.decode(value, key: key, kafkaTimestamp: kafkaTimestamp, now: now) {
-            case .tick(let decoded):
-                tick = decoded
-            case .control:
-                Self.lap(&start, into: timings, \.decodeNanos)
-                return .skipped(.noPrice)
-            }
+            return .success(try self.decoder.decode(value, key: key, kafkaTimestamp: kafkaTimestamp, now: now))
         } catch {
-            Self.lap(&start, into: timings, \.decodeNanos)
+            return .failure(error)
+        }
+    }
+
+    /// The rest of ``process(value:key:kafkaTimestamp:now:timings:)`` for a record ``decode(value:key:kafkaTimestamp:now:)``
+    /// already decoded; `timings` gets no decode time.
+    public mutating func process(decoded: Result<DecodedRecord, RecordError>, timings: UnsafeMutablePointer<StageTimings>?) -> RecordOutcome {
+        self.process(decoded: decoded, timings: timings, start: timings != nil ? MonotonicClock.nanoseconds() : 0)
+    }
+
+    private mutating func process(
+        decoded: Result<DecodedRecord, RecordError>, timings: UnsafeMutablePointer<StageTimings>?, start: UInt64
+    ) -> RecordOutcome {
+        var start = start
+        if self.labelsEnabled { self.labels.beginRecord() }
+        let tick: Tick
+        switch decoded {
+        case .success(.tick(let decoded)):
+            tick = decoded
+        case .success(.control):
+            return .skipped(.noPrice)
+        case .failure(let error):
             return .deadLetter(error)
         }
-        Self.lap(&start, into: timings, \.decodeNanos)
         guard tick.productId.utf8.count <= self.maxProductIdBytes else {
             return .deadLetter(
                 RecordError(

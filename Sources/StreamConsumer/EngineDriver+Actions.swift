@@ -25,8 +25,10 @@ extension EngineDriver {
                 fail(KafkaError(operation: "move \(topic) \(offsets) back", consuming: error))
             }
         case .resetState(let ids):
+            quiesceStage()
             handler.resetState(partitions: Set(ids))
         case .rebuild(let partition, let before):
+            quiesceStage()
             if let nothing = rebuilder.enqueue(partition: partition, end: before, reachSeconds: handler.stateReachSeconds) {
                 rebuildFinished(nothing)
             }

@@ -4,6 +4,9 @@ import Crdkafka
 /// and state rebuilds happen later on the loop, which keeps polling meanwhile.
 extension EngineDriver {
     func rebalance(_ error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        callbackDepth += 1
+        defer { callbackDepth -= 1 }
+        pipelineBeforeRebalance(revoking: error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && rd_kafka_assignment_lost(consumer) == 0)
         let cooperative = clients.isCooperative
         let ids = PartitionList.partitions(of: partitions)
         let now = Clock.monotonicNanos()
@@ -54,6 +57,8 @@ extension EngineDriver {
 
     /// Works on the running state rebuilds for a slice of time; returns whether any is still under way.
     func stepRebuild() -> Bool {
+        // The replay feeds the handler on this thread.
+        if rebuilder.hasWork { quiesceStage() }
         guard let finished = rebuilder.step(handler: handler, sliceMs: Self.rebuildSliceMs, isCancelled: { stop.isRequested }) else {
             return false
         }

@@ -7,6 +7,19 @@ extension EngineDriver {
     @_specialize(exported: false, where Commits == ExactlyOnceCommits)
     func process(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         defer { rd_kafka_message_destroy(message) }
+        guard let admitted = admit(message) else { return }
+        let record = KafkaMessage.record(message, topic: options.topics.input)
+        extraOutputs.removeAll()
+        let disposition = handler.handle(record, output: &outputBuffer, extras: &extraOutputs)
+        produceOutputs(of: admitted, record: record, disposition: disposition, output: outputBuffer, extras: extraOutputs, now: Clock.monotonicNanos())
+    }
+
+    /// The engine's verdict on a fetched message: `nil` when it is not handled now (an error or end-of-partition
+    /// event, a partition not active, a transaction that failed to begin). Does not destroy the message.
+    // Specialised: see `run()`.
+    @_specialize(exported: false, where Commits == AtLeastOnceCommits)
+    @_specialize(exported: false, where Commits == ExactlyOnceCommits)
+    func admit(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> RecordBatch.Admitted? {
         let partition = message.pointee.partition
         guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
@@ -14,32 +27,43 @@ extension EngineDriver {
             } else {
                 observer.kafkaError("consume from \(options.topics.input) [\(partition)]: \(KafkaError.text(message.pointee.err))", fatal: false)
             }
-            return
+            return nil
         }
         setBrokerReachable(true)
         let timestampMs = KafkaMessage.timestampMs(message)
         let timestamp = timestampMs.map { Double($0) / 1000 }
-        let now = Clock.monotonicNanos()
         guard case .handle(let ticket, let begin) = engine.fetched(
-            partition: partition, offset: message.pointee.offset, timestamp: timestamp, now: now
+            partition: partition, offset: message.pointee.offset, timestamp: timestamp, now: Clock.monotonicNanos()
         ) else {
-            return  // not ours (any more), or not active yet: read again when it resumes
+            return nil  // not ours (any more), or not active yet: read again when it resumes
         }
         caughtUpReported = false
         catchUp.recordHandled()
         if begin, let error = Transactions.begin(producer) {
             fail(error)
-            return
+            return nil
         }
-        let record = KafkaMessage.record(message, topic: options.topics.input)
-        extraOutputs.removeAll()
-        switch handler.handle(record, output: &outputBuffer, extras: &extraOutputs) {
+        return RecordBatch.Admitted(message: message, ticket: ticket, timestamp: timestamp, timestampMs: timestampMs)
+    }
+
+    /// Hands the outputs the handler made of one admitted input to the producer, then tells the engine the input
+    /// has all its outputs. `now`: when they are handed over (their produce-to-acknowledgement time starts).
+    // Specialised: see `run()`.
+    @_specialize(exported: false, where Commits == AtLeastOnceCommits)
+    @_specialize(exported: false, where Commits == ExactlyOnceCommits)
+    func produceOutputs(
+        of admitted: RecordBatch.Admitted, record: ConsumedRecord, disposition: RecordDisposition, output: [UInt8],
+        extras: ExtraOutputs, now: UInt64
+    ) {
+        let ticket = admitted.ticket
+        let timestamp = admitted.timestamp
+        switch disposition {
         case .skip:
             break
         case .publish(var key, let kind):
             let slot = engine.outputCreated(for: ticket, kind: kind, sourceTimestamp: timestamp, now: now)
             key.withUTF8 { keyBytes in
-                outputBuffer.withUnsafeBytes { valueBytes in
+                output.withUnsafeBytes { valueBytes in
                     produce(slot: slot, topic: outputTopic, key: UnsafeRawBufferPointer(keyBytes), value: valueBytes, headers: nil, timestampMs: nil)
                 }
             }
@@ -50,11 +74,11 @@ extension EngineDriver {
             produce(
                 slot: slot, topic: deadLetterTopic, key: record.key,
                 value: UnsafeRawBufferPointer(rebasing: value[0..<kept]),
-                headers: DeadLetterHeaders.make(deadLetter, source: record), timestampMs: timestampMs
+                headers: DeadLetterHeaders.make(deadLetter, source: record), timestampMs: admitted.timestampMs
             )
         }
-        for index in 0..<extraOutputs.count {
-            extraOutputs.withOutput(at: index) { extra, key, value in
+        for index in 0..<extras.count {
+            extras.withOutput(at: index) { extra, key, value in
                 let slot = engine.outputCreated(for: ticket, kind: .extra(extra), sourceTimestamp: timestamp, now: now)
                 produce(slot: slot, topic: topic(for: .extra(extra)), key: key, value: value, headers: nil, timestampMs: nil)
             }
@@ -75,9 +99,10 @@ extension EngineDriver {
                 timestampMs: timestampMs, opaque: InflightTable.opaque(for: slot)
             )
             if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
-            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, !stop.isRequested {
+            if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, !stop.isRequested, !produceDeadlinePassed() {
                 observer.heartbeat()
-                keepConsumerAlive()
+                // Inside a rebalance callback the consumer is not polled again (librdkafka is serving it).
+                if callbackDepth == 0 { keepConsumerAlive() }
                 rd_kafka_poll(producer, 50)
                 continue
             }

@@ -5,6 +5,8 @@ import Crdkafka
 extension EngineDriver {
     func shutdown() {
         logger.info("stopping: flushing outputs and committing offsets", metadata: ["inflight": "\(engine.inflightCount)"])
+        // The records already admitted are handled and produced (or dropped, after a fatal error) first.
+        stopPipeline()
         let now = Clock.monotonicNanos()
         engine.stop(now: now)
         execute(engine.tick(now: now, idle: true))  // pauses every partition

@@ -29,6 +29,19 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     let extraTopics: [OwnedCString]
     /// Reused for every record's further outputs.
     var extraOutputs = ExtraOutputs()
+    /// The handler's own thread (``StreamProcessorOptions/handlerThread``, at-least-once), from `run()` on;
+    /// `nil`: records are handled one by one on this thread.
+    var stage: HandlerStage?
+    /// With a stage: the records admitted in this loop pass, and the decided batch whose outputs are produced.
+    var collecting = RecordBatch(id: 0)
+    var finishing = RecordBatch(id: 1)
+    /// The handler's ``RecordHandler/preparesRecords``, read once.
+    let preparesRecords: Bool
+    var finishingInProgress = false
+    /// Rebalance callbacks being served (librdkafka calls them from inside consumer polls).
+    var callbackDepth = 0
+    /// Set while the pipeline is emptied inside a revoke: a full producer queue is waited for until then only.
+    var produceDeadlineNanos: UInt64?
 
     /// Fetched records not handled yet (back-pressure, or served while waiting for the producer), in order.
     var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []
@@ -63,10 +76,11 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         self.outputTopic = OwnedCString(options.topics.output)
         self.deadLetterTopic = OwnedCString(options.topics.deadLetter)
         self.extraTopics = options.topics.extra.map { OwnedCString($0) }
+        self.preparesRecords = handler.preparesRecords
     }
 
     /// Records handled before the loop serves delivery reports, retries and offsets again.
-    static var batchLimit: Int { 512 }
+    static var batchLimit: Int { PreparedSlot.capacity }
 
     /// Runs the loop until a stop request or a fatal client error, then shuts down (flush, commit, leave).
     // The loop runs behind an existential (`any ProcessingLoop`) and librdkafka's callbacks reach it through
@@ -83,6 +97,10 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
         }
         try subscribe()
+        if options.handlerThread, engine.commits.allowsHandlingAhead {
+            let signal = clients.wakeup?.signal
+            stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2)) { signal?() }
+        }
         logger.info("consuming", metadata: [
             "input": "\(options.topics.input)", "output": "\(options.topics.output)",
             "dead_letter": "\(options.topics.deadLetter)",
@@ -96,19 +114,29 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             execute(engine.tick(now: Clock.monotonicNanos(), idle: idle))
             var handled = 0
             var drained = false
-            while handled < Self.batchLimit, engine.acceptsRecords, fatalClientError == nil {
+            while handled < Self.batchLimit, engine.acceptsRecords(pending: pipelineHeld), fatalClientError == nil {
                 guard let message = nextMessage() else {
                     drained = true
                     break
                 }
-                process(message)
+                if stage != nil { collect(message) } else { process(message) }
                 handled += 1
+            }
+            if stage != nil {
+                // Emptied before the loop pauses or stops. When it is about to sleep, the stage's end of a batch
+                // wakes it (the wake-up pipe): no output waits for the next record, and the stage keeps working
+                // meanwhile. Without that pipe the loop sleeps in a poll the stage cannot wake, so it empties first.
+                if !engine.acceptsRecords || stop.isRequested || fatalClientError != nil || (drained && clients.wakeup == nil) {
+                    completePipeline()
+                } else {
+                    advancePipeline()
+                }
             }
             if !engine.acceptsRecords { keepConsumerAlive() }
             rd_kafka_poll(producer, 0)
             let rebuilding = stepRebuild()
             reportInflight()
-            if handled == 0, engine.inflightCount == 0 { reportCaughtUpIfIdle() }
+            if handled == 0, engine.inflightCount == 0, pipelineIsEmpty { reportCaughtUpIfIdle() }
             publishPosition(force: false)
             idle = handled == 0
             if !rebuilding, drained || !engine.acceptsRecords {

@@ -46,6 +46,10 @@ final class QueueWakeup {
         if poll(&descriptor, 1, timeoutMs) > 0 { drain() }
     }
 
+    /// Wakes a ``wait(timeoutMs:)`` from another thread (the handler stage, when it finished a batch). Usable
+    /// until the wakeup is deinitialised: whoever holds it must stop calling it before the clients go away.
+    var signal: WakeupSignal { WakeupSignal(descriptor: writeEnd) }
+
     private func drain() {
         var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
         let size = MemoryLayout.size(ofValue: buffer)
@@ -65,5 +69,16 @@ final class QueueWakeup {
         unregisterAll()
         close(readEnd)
         close(writeEnd)
+    }
+}
+
+/// Writes one byte to a ``QueueWakeup``'s pipe; `write(2)` on a pipe is safe from any thread, and the pipe is
+/// non-blocking (a full pipe already wakes the waiter).
+struct WakeupSignal: Sendable {
+    let descriptor: Int32
+
+    func callAsFunction() {
+        var byte: UInt8 = 1
+        _ = write(descriptor, &byte, 1)
     }
 }

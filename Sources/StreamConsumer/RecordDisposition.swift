@@ -35,7 +35,9 @@ public enum RecordDisposition: Sendable {
     case deadLetter(DeadLetter)
 }
 
-/// Turns input records into outputs. Called on the processing thread only, one record at a time.
+/// Turns input records into outputs, one record at a time, in order, never from two threads at once: on the processing
+/// thread, or on the handler's own thread (``StreamProcessorOptions/handlerThread``) with resets and rebuilds on the
+/// processing thread while that one waits. Only ``prepare(_:in:)`` may run beside the others.
 public protocol RecordHandler: AnyObject {
     /// Decides what `record` becomes. For ``RecordDisposition/publish(key:kind:)`` the output value is what the
     /// handler wrote into `output` (cleared by the handler; its capacity is reused between calls).
@@ -62,6 +64,42 @@ public protocol RecordHandler: AnyObject {
     /// A record from before the partition's committed offset, replayed in order to rebuild state after an
     /// assignment (restart, rebalance). Update state exactly as ``handle(_:output:)`` would; produce nothing.
     func warmUp(_ record: ConsumedRecord)
+
+    /// Whether the handler splits its work in two (``prepare(_:in:)``, then ``handle(_:prepared:output:extras:)``)
+    /// when it runs on a thread of its own (``StreamProcessorOptions/handlerThread``).
+    var preparesRecords: Bool { get }
+
+    /// The part of handling that reads and writes no state (decoding): called on the processing thread as the
+    /// record is admitted, while the handler's thread decides the previous batch, and possibly at the same time
+    /// as ``handle(_:prepared:output:extras:)`` for another record. Keep the result in `slot`'s storage.
+    func prepare(_ record: ConsumedRecord, in slot: PreparedSlot)
+
+    /// ``handle(_:output:extras:)`` for a record ``prepare(_:in:)`` prepared into `slot`.
+    func handle(_ record: ConsumedRecord, prepared slot: PreparedSlot, output: inout [UInt8], extras: inout ExtraOutputs) -> RecordDisposition
+}
+
+/// Where a handler keeps what ``RecordHandler/prepare(_:in:)`` made of a record until
+/// ``RecordHandler/handle(_:prepared:output:extras:)`` uses it: one of ``batches`` × ``capacity`` places. A slot
+/// is written by one thread and read by another only after the batch it belongs to was handed over; slots of
+/// different batches are used by different threads at the same time, so storage must not be shared between
+/// them (one fixed buffer, indexed by ``offset``, is the intended shape).
+public struct PreparedSlot: Sendable, Hashable {
+    /// Batches in use at once: one being collected, one being decided, one being produced.
+    public static let batches = 3
+    /// Records per batch at most.
+    public static let capacity = 512
+
+    public let batch: Int
+    public let index: Int
+
+    public init(batch: Int, index: Int) {
+        precondition(batch >= 0 && batch < Self.batches && index >= 0 && index < Self.capacity, "prepared slot out of range")
+        self.batch = batch
+        self.index = index
+    }
+
+    /// The slot's place in storage for `batches × capacity` entries.
+    public var offset: Int { batch * Self.capacity + index }
 }
 
 extension RecordHandler {
@@ -74,4 +112,13 @@ extension RecordHandler {
     public func warmUp(_ record: ConsumedRecord) {}
     public var stateReachSeconds: Double? { nil }
     public func eventTime(of record: ConsumedRecord) -> Double? { nil }
+
+    /// Handlers that do not prepare records handle them in one step.
+    public var preparesRecords: Bool { false }
+    public func prepare(_ record: ConsumedRecord, in slot: PreparedSlot) {}
+    public func handle(
+        _ record: ConsumedRecord, prepared slot: PreparedSlot, output: inout [UInt8], extras: inout ExtraOutputs
+    ) -> RecordDisposition {
+        handle(record, output: &output, extras: &extras)
+    }
 }

@@ -68,6 +68,9 @@ final class StateRebuilder {
         return nil
     }
 
+    /// Whether a rebuild is pending (``step(handler:sliceMs:isCancelled:)`` will use the handler).
+    var hasWork: Bool { !jobs.isEmpty }
+
     /// Forgets rebuilds of partitions that are no longer assigned.
     func cancel(partitions: Set<Int32>) {
         for partition in partitions where jobs.removeValue(forKey: partition) != nil { reassign = true }

@@ -22,6 +22,8 @@ public struct StreamProcessorOptions: Sendable {
     public var topics: StreamTopics
     /// Outputs handed to the producer and not yet acknowledged before fetching is paused (bounded memory).
     public var maxInflight: Int
+    /// ``maxInflight``'s default (`MAX_INFLIGHT`).
+    public static let defaultMaxInflight = 200_000
     /// How long shutdown waits for outstanding deliveries before closing.
     public var shutdownFlushTimeoutMs: Int32
     /// First and largest back-off between attempts to re-produce an output whose delivery failed.
@@ -35,6 +37,10 @@ public struct StreamProcessorOptions: Sendable {
     public var consumerCloseTimeoutSeconds: Double = 10
     /// At-least-once (offsets stored after delivery) or exactly-once (Kafka transactions).
     public var guarantee: ProcessingGuarantee
+    /// Whether the handler runs on a thread of its own, deciding the next batch of records while the processing
+    /// thread produces the last one's outputs (at-least-once only; exactly-once always handles on the processing
+    /// thread). The handler is still called by one thread at a time.
+    public var handlerThread: Bool = true
 
     /// The longest a graceful stop takes after SIGTERM: the output flush, then the final commit and the group
     /// exit (each bounded), plus one second for the loop to notice the request. Service managers must allow more
@@ -45,7 +51,7 @@ public struct StreamProcessorOptions: Sendable {
 
     public init(
         topics: StreamTopics = StreamTopics(),
-        maxInflight: Int = 200_000,
+        maxInflight: Int = StreamProcessorOptions.defaultMaxInflight,
         shutdownFlushTimeoutMs: Int32 = 6000,
         retryBackoffNanos: (initial: UInt64, maximum: UInt64) = (500_000_000, 30_000_000_000),
         stateRebuildMaxRecords: Int = 100_000,

@@ -31,6 +31,7 @@ enum Banner {
             "max_record_bytes": .stringConvertible(configuration.maxRecordBytes),
             "state_max_keys": .stringConvertible(configuration.stateMaxKeys),
             "state_idle_seconds": .stringConvertible(configuration.stateIdleSeconds),
+            "processing_threads": .stringConvertible(configuration.processingThreads),
             "kafka_overrides": .array(overrides),
         ])
     }

@@ -170,11 +170,12 @@ enum Daemon {
         if configuration.stallInjection != nil {
             logger.warning("fault injection enabled: records containing CONSUMERD_FAULT_STALL_MARKER stall processing")
         }
-        let processorOptions = StreamProcessorOptions(
+        var processorOptions = StreamProcessorOptions(
             topics: topics, maxInflight: configuration.maxInflight,
             stateRebuildMaxRecords: configuration.stateRebuildMaxRecords,
             guarantee: configuration.guarantee
         )
+        processorOptions.handlerThread = configuration.processingThreads == 2
         let processor: StreamProcessor
         do {
             processor = try StreamProcessor(

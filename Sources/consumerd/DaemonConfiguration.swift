@@ -22,6 +22,8 @@ struct DaemonConfiguration: Sendable {
     var stateRebuildMaxRecords: Int
     var stateMaxKeys: Int
     var stateIdleSeconds: Double
+    /// `PROCESSING_THREADS`: 2 runs the handler on a thread of its own (``StreamProcessorOptions/handlerThread``).
+    var processingThreads: Int
     var guarantee: ProcessingGuarantee
     var stallInjection: StallInjection?
     /// The reloadable model spec as the environment gives it (``ModelSpec``; `MODEL_CONFIG_FILE` is applied over it).
@@ -73,6 +75,7 @@ struct DaemonConfiguration: Sendable {
         .init("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (linger 0 ms, fetch wait 1 ms)"),
         .init("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
         .init("STATE_MAX_KEYS", "100000", "products with rolling windows held per input partition; a new product evicts the least recently updated"),
+        .init("PROCESSING_THREADS", "2", "2: records are decoded, scored and encoded on a second thread while the processing thread produces the previous batch's outputs (at_least_once; exactly_once always uses 1); 1: all on the processing thread"),
         .init("STATE_IDLE_SECONDS", "3600", "a product's window is dropped after this long without ticks (event time; at least 60)"),
         .init("PROCESSING_GUARANTEE", "at_least_once", "at_least_once, or exactly_once (Kafka transactions; read outputs read_committed)"),
         .init("KAFKA_TRANSACTIONAL_ID", "consumerd-<group>-<instance id or host>", "exactly_once: stable per instance"),
@@ -132,11 +135,12 @@ struct DaemonConfiguration: Sendable {
             livenessWindowSeconds: try reader.double("LIVENESS_WINDOW_SECONDS", default: 30, in: 0.1...86_400),
             demoSpeedup: try reader.double("DEMO_SPEEDUP", default: 1, in: 0.001...1_000_000),
             demoTicksPath: dataPaths.resolve(explicit: reader.string("DEMO_TICKS_PATH"), defaultRelativePath: "config/demo/coinbase-btc-usd-ticker.ndjson"),
-            maxInflight: try reader.integer("MAX_INFLIGHT", default: 200_000, in: 1...10_000_000),
+            maxInflight: try reader.integer("MAX_INFLIGHT", default: StreamProcessorOptions.defaultMaxInflight, in: 1...10_000_000),
             stateRebuildMaxRecords: try reader.integer("STATE_REBUILD_MAX_RECORDS", default: 100_000, in: 0...100_000_000),
             stateMaxKeys: try reader.integer("STATE_MAX_KEYS", default: FeatureWindows.defaultMaxKeys, in: 1...10_000_000),
             stateIdleSeconds: try reader.double(
                 "STATE_IDLE_SECONDS", default: FeatureWindows.defaultIdleSeconds, in: 60...31_536_000),
+            processingThreads: try reader.integer("PROCESSING_THREADS", default: 2, in: 1...2),
             guarantee: guarantee,
             stallInjection: try reader.string("CONSUMERD_FAULT_STALL_MARKER").map { marker throws(ConfigurationError) in
                 StallInjection(

@@ -26,12 +26,17 @@ import Testing
         return try records.map { try decoder.decode(PublishedPrediction.self, from: Data($0.value)) }
     }
 
-    @Test func fixtureTicksGiveTheReferencePredictions() throws {
+    /// With the handler on a thread of its own (`PROCESSING_THREADS=2`, the default) and on the processing
+    /// thread (1): the same predictions, each partition's in offset order.
+    @Test(arguments: ["2", "1"])
+    func fixtureTicksGiveTheReferencePredictions(processingThreads: String) throws {
         let cluster = try MockClusterProcess(partitions: 2)
         let replay = try Self.replayFixture(bootstrap: cluster.bootstrap)
         #expect(replay.waitForExit(timeoutSeconds: 120) == 0, "replay failed: \(replay.stderr)")
 
-        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: daemonEnvironment(bootstrap: cluster.bootstrap))
+        var environment = daemonEnvironment(bootstrap: cluster.bootstrap)
+        environment["PROCESSING_THREADS"] = processingThreads
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: environment)
         let metricsAddress = try #require(daemon.waitForLine(prefix: "METRICS="), "no METRICS line: \(daemon.stderr)")
         let predictions = try Self.readPredictions(bootstrap: cluster.bootstrap, atLeast: Self.referencePredictionCount)
         #expect(predictions.count == Self.referencePredictionCount)
@@ -39,6 +44,12 @@ import Testing
         // Each source offset exactly once; in offset order they are the reference rows.
         let offsets = predictions.map(\.source.offset)
         #expect(Set(offsets).count == offsets.count, "a source offset was published twice")
+        // One product, so one output partition: read back in the order produced, each input partition's
+        // predictions in its offset order.
+        for partition in Set(predictions.map(\.source.partition)) {
+            let inOrder = predictions.filter { $0.source.partition == partition }.map(\.source.offset)
+            #expect(inOrder == inOrder.sorted(), "partition \(partition)'s predictions were published out of order")
+        }
         let reference = try ReferenceData.rows()
         let ordered = predictions.sorted { $0.source.offset < $1.source.offset }
         var mismatches: [String] = []

@@ -5,7 +5,8 @@
 //   Passthrough --bootstrap-servers HOST:PORT --expect N [--group G] [--input T] [--output T] [--timeout S]
 //
 // Properties come from the same environment variables as consumerd (KAFKA_CONF_*, KAFKA_CONSUMER_CONF_*,
-// KAFKA_PRODUCER_CONF_*, KAFKA_AUTO_OFFSET_RESET, ...), so A and B run with identical client settings.
+// KAFKA_PRODUCER_CONF_*, KAFKA_AUTO_OFFSET_RESET, ..., and PROCESSING_THREADS), so A and B run with identical
+// client settings.
 // Prints one line: `PASSTHROUGH records=N seconds=S rate=R cpu_seconds=C max_rss_kib=K` (the engine's catch-up
 // summary: first handled record to last delivery report, the figure consumerd logs as "caught up") and exits.
 
@@ -84,11 +85,14 @@ var logger = Logger(label: "passthrough")
 logger.logLevel = .warning
 let handler = CopyHandler()
 let observer = CountingObserver(expected: expected)
+var options = StreamProcessorOptions(
+    topics: StreamTopics(input: inputTopic, output: outputTopic, deadLetter: outputTopic + ".dlq"))
+// As consumerd reads it: 2 (default) runs the handler on a thread of its own, 1 on the processing thread.
+options.handlerThread = environment["PROCESSING_THREADS"] != "1"
 let processor = try StreamProcessor(
     settings: settings,
     bootstrapServers: bootstrap,
-    options: StreamProcessorOptions(
-        topics: StreamTopics(input: inputTopic, output: outputTopic, deadLetter: outputTopic + ".dlq")),
+    options: options,
     handler: handler,
     observer: observer,
     logger: logger

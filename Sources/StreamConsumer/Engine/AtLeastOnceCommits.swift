@@ -10,6 +10,7 @@ struct AtLeastOnceCommits: CommitStrategy {
     }
 
     var retriesFailedOutputs: Bool { true }
+    var allowsHandlingAhead: Bool { true }
 
     var wantsPromptTick: Bool { false }
 

@@ -7,6 +7,11 @@ protocol CommitStrategy: Sendable {
     /// (exactly-once: the transaction aborts and its inputs are read again).
     var retriesFailedOutputs: Bool { get }
 
+    /// Whether inputs may be admitted ahead of the outputs of earlier ones being produced (a handler stage
+    /// deciding the next batch while the loop produces the last). Exactly-once cannot: a transaction committed
+    /// at a tick must hold the outputs of every input admitted into it.
+    var allowsHandlingAhead: Bool { get }
+
     /// Whether the loop should tick again soon even when idle (an open transaction commits when the input goes
     /// idle).
     var wantsPromptTick: Bool { get }

@@ -22,6 +22,7 @@ struct ExactlyOnceCommits: CommitStrategy {
     }
 
     var retriesFailedOutputs: Bool { false }
+    var allowsHandlingAhead: Bool { false }
 
     var wantsPromptTick: Bool { transaction != nil }
 

@@ -18,6 +18,37 @@ import Testing
         #expect(engine.acceptsRecords)
     }
 
+    @Test func recordFetchedAgainAfterAPauseIsNotHandledTwice() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(maxInflight: 2)
+        engine.activate([0], committed: [0: 10], now: clock.now)
+        let first = engine.handle(partition: 0, offset: 10, now: clock.now)
+        let second = engine.handle(partition: 0, offset: 11, now: clock.now)
+        // Two outputs in flight: back-pressure pauses fetching, the acknowledgements resume it.
+        #expect(engine.tick(now: clock.now, idle: false).contains(.pause([0])))
+        engine.deliver(first.slots + second.slots, now: clock.now)
+        clock.advance(ms: 10)
+        #expect(engine.tick(now: clock.now, idle: false).contains(.resume([0])))
+        // librdkafka fetches from an older position again: what was handled is discarded, the rest handled.
+        #expect(engine.fetched(partition: 0, offset: 10, timestamp: nil, now: clock.now) == .discard)
+        #expect(engine.fetched(partition: 0, offset: 11, timestamp: nil, now: clock.now) == .discard)
+        #expect(engine.partitions[0]?.position == 12)
+        engine.handle(partition: 0, offset: 12, outputs: 0, now: clock.now)
+        #expect(engine.watermark(0) == 13, "the watermark is not held back by the discarded records")
+    }
+
+    @Test func inputsHeldByAHandlerStageCountTowardsTheInflightCap() {
+        let clock = FakeClock()
+        var engine = makeAtLeastOnce(maxInflight: 4)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 0, outputs: 2, now: clock.now)
+        #expect(engine.acceptsRecords)
+        #expect(engine.acceptsRecords(pending: 1), "2 outputs + 1 input to come < 4")
+        #expect(!engine.acceptsRecords(pending: 2), "2 outputs + 2 inputs to come reach the cap")
+        engine.stop(now: clock.now)
+        #expect(!engine.acceptsRecords(pending: 0), "no input while draining")
+    }
+
     @Test func recordOfAnUnassignedPartitionIsDiscarded() {
         let clock = FakeClock()
         var engine = makeAtLeastOnce()
