@@ -11,8 +11,9 @@ import Crdkafka
 /// - a batch is only produced while its partitions are still current: a record of a partition revoked or lost
 ///   meanwhile produces nothing and its input is never completed, so its new owner (or this instance, after a
 ///   rebuild) handles it again, exactly as a record still in the backlog is;
-/// - before the loop sleeps, pauses for back-pressure, revokes partitions or stops, the pipeline is emptied:
-///   an output never waits for the next record to arrive.
+/// - before the loop pauses for back-pressure, revokes partitions or stops, the pipeline is emptied; when it
+///   sleeps with a batch in the stage, the stage's end of that batch wakes it: an output never waits for the
+///   next record to arrive.
 extension EngineDriver {
     /// Registers `message` with the engine and keeps it in the batch being collected, or destroys it when it is
     /// not to be handled now.
