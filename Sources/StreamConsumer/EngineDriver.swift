@@ -79,6 +79,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         self.preparesRecords = handler.preparesRecords
     }
 
+    /// Records collected at least before a batch is handed to a stage that became free within a pass.
+    static var handOffMinimum: Int { 64 }
+
     /// Records handled before the loop serves delivery reports, retries and offsets again.
     static var batchLimit: Int { PreparedSlot.capacity }
 
@@ -119,7 +122,14 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                     drained = true
                     break
                 }
-                if stage != nil { collect(message) } else { process(message) }
+                if stage != nil {
+                    collect(message)
+                    // The stage is free: hand it what is collected now rather than at the end of the pass, so
+                    // it does not wait while the rest of the pass is decoded.
+                    if collecting.count >= Self.handOffMinimum, stage?.isReady == true { advancePipeline() }
+                } else {
+                    process(message)
+                }
                 handled += 1
             }
             if stage != nil {

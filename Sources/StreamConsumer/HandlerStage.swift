@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs the record handler on a thread of its own, one ``RecordBatch`` at a time, so that decoding, scoring and
 /// encoding batch N+1 overlaps with the processing loop producing batch N's outputs, serving delivery reports
@@ -36,6 +37,9 @@ final class HandlerStage: @unchecked Sendable {
     private let handler: any RecordHandler
     private let start = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
+    /// Set by the stage's thread when it finished a batch (before `done` is signalled), cleared at each
+    /// ``submit(_:)``: lets the processing thread see without waiting that the stage is ready for more.
+    private let decidedFlag = Atomic<Bool>(false)
     /// Called on the stage's thread after each batch (the processing loop's wake-up).
     private let onDecided: @Sendable () -> Void
     private let name: String
@@ -65,6 +69,7 @@ final class HandlerStage: @unchecked Sendable {
                 return
             }
             batch.decide(with: handler)
+            decidedFlag.store(true, ordering: .releasing)
             done.signal()
             onDecided()
         }
@@ -73,10 +78,22 @@ final class HandlerStage: @unchecked Sendable {
     /// Whether a batch is in the stage (being decided, or decided and not taken back).
     var holdsBatch: Bool { phase == .deciding || phase == .decided }
 
+    /// Whether the stage could take a batch without the processing thread waiting: it holds none, or it has
+    /// finished deciding the one it holds (``take(into:)`` returns at once). Cheap (one atomic load), for the
+    /// processing thread to hand over work as soon as the stage is free.
+    var isReady: Bool {
+        switch phase {
+        case .idle, .decided: true
+        case .deciding: decidedFlag.load(ordering: .acquiring)
+        case .stopped: false
+        }
+    }
+
     /// Hands `next` to the stage's thread; `next` gets the stage's empty batch (its storage) in exchange.
     func submit(_ next: inout RecordBatch) {
         precondition(phase == .idle, "a batch is already in the stage")
         heldCount = next.count
+        decidedFlag.store(false, ordering: .relaxed)
         swap(&batch, &next)
         phase = .deciding
         start.signal()

@@ -227,9 +227,11 @@ struct HandlerStageTests {
         let handler = CountingHandler(gate: gate)
         let stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2))
         var batch = fixture.batch(0..<50)
+        #expect(stage.isReady, "an idle stage is ready")
         stage.submit(&batch)
         #expect(stage.phase == .deciding)
         #expect(stage.holdsBatch)
+        #expect(!stage.isReady, "held at the gate: not ready")
         // The handler is held at its first record until another thread opens the gate.
         let opener = Thread {
             let deadline = Date().addingTimeInterval(60)
@@ -241,6 +243,7 @@ struct HandlerStageTests {
         #expect(handler.calls.load(ordering: .acquiring) == 50, "every record was decided before quiesce returned")
         #expect(handler.inUse.load(ordering: .acquiring) == 0)
         #expect(stage.phase == .decided)
+        #expect(stage.isReady)
 
         // The handler may now be used here; the decided batch is still there to take.
         var output: [UInt8] = []
@@ -254,6 +257,24 @@ struct HandlerStageTests {
         stage.stop()
         #expect(stage.phase == .stopped)
         #expect(handler.overlaps.load(ordering: .acquiring) == 0)
+    }
+
+    @Test("a stage that finished its batch says so without being waited for")
+    func readyOnceDecided() {
+        let fixture = Fixture(count: 200)
+        let handler = CountingHandler()
+        let stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2))
+        var batch = fixture.batch(0..<200)
+        stage.submit(&batch)
+        let deadline = Date().addingTimeInterval(60)
+        while !stage.isReady, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        #expect(stage.isReady)
+        #expect(stage.phase == .deciding, "nothing was waited for yet")
+        #expect(handler.calls.load(ordering: .acquiring) == 200, "ready only after the whole batch")
+        var decided = RecordBatch(id: 1)
+        #expect(stage.take(into: &decided))
+        #expect(decided.count == 200)
+        stage.stop()
     }
 
     @Test("stop waits for the batch being decided, then ends the thread")
