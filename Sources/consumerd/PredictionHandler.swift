@@ -4,8 +4,9 @@ import StreamConsumer
 
 /// The daemon's hot path: one input record → pipeline outcome → output bytes, with per-stage metrics.
 ///
-/// Runs on the processing thread only (see ``StreamProcessor``), so it keeps mutable per-product state without
-/// locks. Each input partition has its own pipeline (products are keyed, so a product lives in one partition):
+/// Called by one thread at a time — the processing thread, or the handler stage with `PROCESSING_THREADS=2` (see
+/// ``StreamProcessorOptions/handlerThread``) — so it keeps mutable per-product state without locks; only
+/// ``prepare(_:in:)`` (decoding, which reads no state) runs on the processing thread beside the stage. Each input partition has its own pipeline (products are keyed, so a product lives in one partition):
 /// state bounds and evictions then depend only on that partition's stream, exactly as the audit replays it, and
 /// a lagging partition never makes another one's products look idle.
 final class PredictionHandler: RecordHandler {
@@ -25,8 +26,6 @@ final class PredictionHandler: RecordHandler {
     private let stallInjection: StallInjection?
     private let nonFiniteInjection: NonFiniteScoreInjection?
 
-    /// The models in force and their output encoders; replaced between two records when the switchboard offers a
-    /// new set.
     /// Decodes ahead (``prepare(_:in:)``): the pipeline as configured at start, never mutated, so the processing
     /// thread may use it while the handler's thread changes `template` (decoding depends on no model or state).
     private let decoding: RecordPipeline
@@ -35,6 +34,8 @@ final class PredictionHandler: RecordHandler {
     /// The processing thread's own sampling counter for decode timings (``prepare(_:in:)``).
     private var prepareCounter: UInt32 = 0
 
+    /// The models in force and their output encoders; replaced between two records when the switchboard offers a
+    /// new set.
     private var models: ModelSet
     private var encoders: Encoders
     private let switchboard: ModelSwitchboard?
