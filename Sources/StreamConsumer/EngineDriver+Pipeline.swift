@@ -21,7 +21,7 @@ extension EngineDriver {
     @_specialize(exported: false, where Commits == AtLeastOnceCommits)
     @_specialize(exported: false, where Commits == ExactlyOnceCommits)
     func collect(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
-        guard var admitted = admit(message) else {
+        guard var admitted = admit(message, now: Clock.monotonicNanos()) else {
             rd_kafka_message_destroy(message)
             return
         }
@@ -123,13 +123,9 @@ extension EngineDriver {
     func stopPipeline() {
         guard let stage else { return }
         completePipeline()
+        // Never called from inside a batch's finishing, so completePipeline left nothing behind.
+        assert(pipelineIsEmpty, "records left in the pipeline at shutdown")
         stage.stop()
         self.stage = nil
-        // Empty after completePipeline (it is never called from inside a batch's finishing); kept safe anyway.
-        for batch in [finishing, collecting] {
-            for entry in batch.admitted[batch.finished...] { rd_kafka_message_destroy(entry.message) }
-        }
-        finishing.removeAll()
-        collecting.removeAll()
     }
 }

@@ -6,7 +6,8 @@ extension EngineDriver {
     func rebalance(_ error: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
         callbackDepth += 1
         defer { callbackDepth -= 1 }
-        pipelineBeforeRebalance(revoking: error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && rd_kafka_assignment_lost(consumer) == 0)
+        let lost = rd_kafka_assignment_lost(consumer) != 0
+        pipelineBeforeRebalance(revoking: error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !lost)
         let cooperative = clients.isCooperative
         let ids = PartitionList.partitions(of: partitions)
         let now = Clock.monotonicNanos()
@@ -24,7 +25,6 @@ extension EngineDriver {
             logger.info("partitions assigned", metadata: ["partitions": "\(ids)", "topic": "\(options.topics.input)"])
             observer.rebalanced(.assign, assignedPartitions: engine.partitions.count)
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-            let lost = rd_kafka_assignment_lost(consumer) != 0
             if !lost {
                 // Deliver what is in flight so the new owner starts after it: fewer duplicates. Bounded; the
                 // loop's liveness window is far longer.

@@ -7,11 +7,12 @@ extension EngineDriver {
     @_specialize(exported: false, where Commits == ExactlyOnceCommits)
     func process(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         defer { rd_kafka_message_destroy(message) }
-        guard let admitted = admit(message) else { return }
+        let now = Clock.monotonicNanos()
+        guard let admitted = admit(message, now: now) else { return }
         let record = KafkaMessage.record(message, topic: options.topics.input)
         extraOutputs.removeAll()
         let disposition = handler.handle(record, output: &outputBuffer, extras: &extraOutputs)
-        produceOutputs(of: admitted, record: record, disposition: disposition, output: outputBuffer, extras: extraOutputs, now: Clock.monotonicNanos())
+        produceOutputs(of: admitted, record: record, disposition: disposition, output: outputBuffer, extras: extraOutputs, now: now)
     }
 
     /// The engine's verdict on a fetched message: `nil` when it is not handled now (an error or end-of-partition
@@ -19,7 +20,7 @@ extension EngineDriver {
     // Specialised: see `run()`.
     @_specialize(exported: false, where Commits == AtLeastOnceCommits)
     @_specialize(exported: false, where Commits == ExactlyOnceCommits)
-    func admit(_ message: UnsafeMutablePointer<rd_kafka_message_t>) -> RecordBatch.Admitted? {
+    func admit(_ message: UnsafeMutablePointer<rd_kafka_message_t>, now: UInt64) -> RecordBatch.Admitted? {
         let partition = message.pointee.partition
         guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
@@ -33,7 +34,7 @@ extension EngineDriver {
         let timestampMs = KafkaMessage.timestampMs(message)
         let timestamp = timestampMs.map { Double($0) / 1000 }
         guard case .handle(let ticket, let begin) = engine.fetched(
-            partition: partition, offset: message.pointee.offset, timestamp: timestamp, now: Clock.monotonicNanos()
+            partition: partition, offset: message.pointee.offset, timestamp: timestamp, now: now
         ) else {
             return nil  // not ours (any more), or not active yet: read again when it resumes
         }

@@ -259,21 +259,10 @@ final class PredictionHandler: RecordHandler {
         let outcome: RecordOutcome
         if sampled {
             timings = StageTimings()
-            outcome = withUnsafeMutablePointer(to: &timings) { timings in
-                if let decoded {
-                    return pipelines[record.partition, default: template].process(decoded: decoded, timings: timings)
-                }
-                return pipelines[record.partition, default: template].process(
-                    value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: now, timings: timings
-                )
-            }
+            outcome = withUnsafeMutablePointer(to: &timings) { process(record, decoded: decoded, now: now, timings: $0) }
             if decoded == nil { metrics.recordStage(.decode, seconds: Double(timings.decodeNanos) / 1e9) }
-        } else if let decoded {
-            outcome = pipelines[record.partition, default: template].process(decoded: decoded, timings: nil)
         } else {
-            outcome = pipelines[record.partition, default: template].process(
-                value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: now, timings: nil
-            )
+            outcome = process(record, decoded: decoded, now: now, timings: nil)
         }
         metrics.recordProcessed(at: now)
         let disposition: RecordDisposition
@@ -356,6 +345,18 @@ final class PredictionHandler: RecordHandler {
         metrics.recordLag(recordTimestamp: record.timestamp, eventTime: eventTime, now: now)
         updateStateKeys(every: 256)
         return disposition
+    }
+
+    /// The record's partition pipeline on `record`, from its bytes or from what was decoded ahead.
+    private func process(
+        _ record: ConsumedRecord, decoded: Result<DecodedRecord, RecordError>?, now: Double,
+        timings: UnsafeMutablePointer<StageTimings>?
+    ) -> RecordOutcome {
+        if let decoded {
+            return pipelines[record.partition, default: template].process(decoded: decoded, timings: timings)
+        }
+        return pipelines[record.partition, default: template].process(
+            value: record.value, key: record.key, kafkaTimestamp: record.timestamp, now: now, timings: timings)
     }
 
     /// Scores the record's features with the shadow model too: compared with the published decision, and

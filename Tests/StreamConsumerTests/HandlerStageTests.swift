@@ -259,13 +259,21 @@ struct HandlerStageTests {
         #expect(handler.overlaps.load(ordering: .acquiring) == 0)
     }
 
-    @Test("a stage that finished its batch says so without being waited for")
-    func readyOnceDecided() {
-        let fixture = Fixture(count: 200)
+    /// A stage with a batch of `records` records submitted to it, its handler, and the fixture the records point
+    /// into (keep it alive until the stage has stopped).
+    static func submitted(records: Int) -> (Fixture, CountingHandler, HandlerStage) {
+        let fixture = Fixture(count: records)
         let handler = CountingHandler()
         let stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2))
-        var batch = fixture.batch(0..<200)
+        var batch = fixture.batch(0..<records)
         stage.submit(&batch)
+        return (fixture, handler, stage)
+    }
+
+    @Test("a stage that finished its batch says so without being waited for")
+    func readyOnceDecided() {
+        let (fixture, handler, stage) = Self.submitted(records: 200)
+        defer { withExtendedLifetime(fixture) {} }
         let deadline = Date().addingTimeInterval(60)
         while !stage.isReady, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
         #expect(stage.isReady)
@@ -279,11 +287,8 @@ struct HandlerStageTests {
 
     @Test("stop waits for the batch being decided, then ends the thread")
     func stopAfterABatch() {
-        let fixture = Fixture(count: 100)
-        let handler = CountingHandler()
-        let stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2))
-        var batch = fixture.batch(0..<100)
-        stage.submit(&batch)
+        let (fixture, handler, stage) = Self.submitted(records: 100)
+        defer { withExtendedLifetime(fixture) {} }
         stage.stop()
         #expect(stage.phase == .stopped)
         #expect(handler.calls.load(ordering: .acquiring) == 100)

@@ -33,7 +33,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// Slots of outputs waiting for their next attempt.
     var retrySlots: [Int] = []
     /// Too many outputs wait (unacknowledged, or failed and waiting for a retry): no new inputs.
-    var congested: Bool { !retrySlots.isEmpty || outputs.count >= options.maxInflight }
+    var congested: Bool { congested(pending: 0) }
     /// Whether fetching is paused for back-pressure, as last announced with ``EngineAction/backPressure(_:)``.
     private(set) var backPressureAnnounced = false
     var commits: Commits
@@ -47,13 +47,18 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     }
 
     /// Inputs that may be handled now: running, and not paused for back-pressure.
-    var acceptsRecords: Bool { lifecycle == .running && !congested }
+    var acceptsRecords: Bool { acceptsRecords(pending: 0) }
 
     /// Whether one more input may be admitted while `pending` admitted inputs have not made their outputs yet
     /// (a handler stage holds them): each is counted as one output to come, so outputs stay within
     /// `maxInflight` plus one loop pass's, as without a stage.
     func acceptsRecords(pending: Int) -> Bool {
-        lifecycle == .running && retrySlots.isEmpty && outputs.count + pending < options.maxInflight
+        lifecycle == .running && !congested(pending: pending)
+    }
+
+    /// ``congested`` with `pending` outputs still to come.
+    private func congested(pending: Int) -> Bool {
+        !retrySlots.isEmpty || outputs.count + pending >= options.maxInflight
     }
 
     var inflightCount: Int { outputs.count }
