@@ -100,6 +100,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
         }
         try subscribe()
+        // While the consumer joins its group.
+        readOutputMetadata()
         if options.handlerThread, engine.commits.allowsHandlingAhead {
             let signal = clients.wakeup?.signal
             stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2)) { signal?() }
