@@ -18,16 +18,16 @@ public enum ClientProperties {
             KafkaProperty(name: "enable.partition.eof", value: "true", source: "consumerd"),
             KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
             KafkaProperty(name: "fetch.wait.max.ms", value: settings.performanceProfile.fetchWaitMaxMs, source: "PERFORMANCE_PROFILE"),
-            // Prefetch that never runs dry during a catch-up. librdkafka 2.0.2 stops fetching every partition
-            // for a fixed 1 s once the consumer queue holds `queued.min.messages` records or
-            // `queued.max.messages.kbytes` (the queue is shared by all partitions); a loop that empties the queue
-            // sooner then waits out the rest of that second with nothing to do. With the library's defaults
-            // (100,000 records, 64 MiB) a 300k-record catch-up stalled 0.2–0.4 s per cycle. These values hold
-            // more than a second of work at the measured rates; they cost memory only while a backlog is
-            // drained (docs/PERFORMANCE.md, "Session 7"). librdkafka 2.1 made the back-off configurable
-            // (`fetch.queue.backoff.ms`).
+            // A prefetch that does not run dry during a catch-up. librdkafka 2.0.2 stops fetching every
+            // partition for a fixed 1 s once the consumer queue (shared by all partitions) holds
+            // `queued.min.messages` records or `queued.max.messages.kbytes`; a loop that empties the queue sooner
+            // then waits out the rest of that second with nothing to do. With the library's defaults (100,000
+            // records, 64 MiB) a 300k-record catch-up stalled 0.2–0.4 s per cycle. 128 MiB holds more than a
+            // second of input at the rate consumerd processes (~200k records/s of ~520 bytes); it is memory used
+            // only while a backlog is drained, inside the Deployment's 512 MiB limit (docs/PERFORMANCE.md,
+            // "Session 7"). librdkafka 2.1 made the back-off configurable (`fetch.queue.backoff.ms`).
             KafkaProperty(name: "queued.min.messages", value: "1000000", source: "consumerd"),
-            KafkaProperty(name: "queued.max.messages.kbytes", value: "262144", source: "consumerd"),
+            KafkaProperty(name: "queued.max.messages.kbytes", value: "131072", source: "consumerd"),
             KafkaProperty(
                 name: "statistics.interval.ms",
                 value: String(settings.statisticsIntervalMs),
