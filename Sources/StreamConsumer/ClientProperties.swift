@@ -18,16 +18,12 @@ public enum ClientProperties {
             KafkaProperty(name: "enable.partition.eof", value: "true", source: "consumerd"),
             KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
             KafkaProperty(name: "fetch.wait.max.ms", value: settings.performanceProfile.fetchWaitMaxMs, source: "PERFORMANCE_PROFILE"),
-            // A prefetch that does not run dry during a catch-up. librdkafka 2.0.2 stops fetching every
-            // partition for a fixed 1 s once the consumer queue (shared by all partitions) holds
-            // `queued.min.messages` records or `queued.max.messages.kbytes`; a loop that empties the queue sooner
-            // then waits out the rest of that second with nothing to do. With the library's defaults (100,000
-            // records, 64 MiB) a 300k-record catch-up stalled 0.2–0.4 s per cycle. 128 MiB holds more than a
-            // second of input at the rate consumerd processes (~200k records/s of ~520 bytes); it is memory used
-            // only while a backlog is drained, inside the Deployment's 512 MiB limit (docs/PERFORMANCE.md,
-            // "Session 7"). librdkafka 2.1 made the back-off configurable (`fetch.queue.backoff.ms`).
-            KafkaProperty(name: "queued.min.messages", value: "1000000", source: "consumerd"),
-            KafkaProperty(name: "queued.max.messages.kbytes", value: "131072", source: "consumerd"),
+            // librdkafka's prefetch limits stay at its defaults apart from this count (queued.max.messages.kbytes
+            // 64 MiB). Version 2.0.2 stops fetching every partition for a fixed 1 s once the consumer queue holds
+            // either limit, which costs a catch-up 0.2–0.4 s per cycle; larger limits (1,000,000 records,
+            // 128 MiB) removed that stall but exposed a stall after a state rebuild in exactly-once on noida-db
+            // (3 of 10 runs of the kill -9 suite), so they are not the default (docs/PERFORMANCE.md, "Session 7").
+            KafkaProperty(name: "queued.min.messages", value: "100000", source: "consumerd"),
             KafkaProperty(
                 name: "statistics.interval.ms",
                 value: String(settings.statisticsIntervalMs),

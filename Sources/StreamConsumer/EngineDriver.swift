@@ -101,7 +101,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         }
         try subscribe()
         // While the consumer joins its group.
-        readOutputMetadata()
+        if engine.commits.readsOutputMetadataAtStart { readOutputMetadata() }
         if options.handlerThread, engine.commits.allowsHandlingAhead {
             let signal = clients.wakeup?.signal
             stage = HandlerStage(handler: handler, spare: RecordBatch(id: 2)) { signal?() }

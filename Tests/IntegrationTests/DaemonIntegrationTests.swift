@@ -92,7 +92,7 @@ import Testing
         let cluster = try MockClusterProcess(partitions: 1)
         let environment = daemonEnvironment(bootstrap: cluster.bootstrap)
         var first: ChildProcess? = try ChildProcess(name: "consumerd-1", arguments: [], environment: environment)
-        #expect(first?.waitForLine(prefix: "METRICS=") != nil)
+        let firstMetrics = try #require(first?.waitForLine(prefix: "METRICS="))
         // A paced producer, so the kill lands mid-stream.
         let replay = try Self.replayFixture(bootstrap: cluster.bootstrap, extraArguments: ["--rate", "300"])
 
@@ -100,6 +100,13 @@ import Testing
         try reader.start()
         var records = reader.read(timeoutSeconds: 90) { $0.count >= 600 }
         #expect(records.count >= 600, "no predictions before the kill: \(first?.stderr ?? "")")
+        // The kill must come after a commit, or the restart has nothing to resume from and rebuilds nothing (the
+        // backlog that accumulates during the group join is answered well within the first auto-commit interval).
+        let committed = waitUntil(timeoutSeconds: 30) {
+            let body = httpGet("http://\(firstMetrics)/metrics")?.body ?? ""
+            return (metricValue(body, #"volatility_consumer_offset_commits_total{result="ok"}"#) ?? 0) >= 1
+        }
+        #expect(committed, "no offset commit before the kill: \(first?.stderr ?? "")")
         #expect(first?.stop(signal: SIGKILL) != nil)
         let killedAt = Date().timeIntervalSince1970
         first = nil

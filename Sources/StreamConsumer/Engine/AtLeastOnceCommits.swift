@@ -11,6 +11,7 @@ struct AtLeastOnceCommits: CommitStrategy {
 
     var retriesFailedOutputs: Bool { true }
     var allowsHandlingAhead: Bool { true }
+    var readsOutputMetadataAtStart: Bool { true }
 
     var wantsPromptTick: Bool { false }
 

@@ -23,6 +23,7 @@ struct ExactlyOnceCommits: CommitStrategy {
 
     var retriesFailedOutputs: Bool { false }
     var allowsHandlingAhead: Bool { false }
+    var readsOutputMetadataAtStart: Bool { false }
 
     var wantsPromptTick: Bool { transaction != nil }
 
