@@ -20,9 +20,9 @@ public enum ClientProperties {
             KafkaProperty(name: "fetch.wait.max.ms", value: settings.performanceProfile.fetchWaitMaxMs, source: "PERFORMANCE_PROFILE"),
             // librdkafka's prefetch limits stay at its defaults apart from this count (queued.max.messages.kbytes
             // 64 MiB). Version 2.0.2 stops fetching every partition for a fixed 1 s once the consumer queue holds
-            // either limit, which costs a catch-up 0.2–0.4 s per cycle; larger limits (1,000,000 records,
-            // 128 MiB) removed that stall but exposed a stall after a state rebuild in exactly-once on noida-db
-            // (3 of 10 runs of the kill -9 suite), so they are not the default (docs/PERFORMANCE.md, "Session 7").
+            // either limit, which costs a catch-up 0.2–0.45 s per cycle. Larger limits (1,000,000 records,
+            // 128 MiB) remove that stall but add 60–90 MiB of peak memory to a catch-up and have not been through
+            // the whole suite on their own: measured, not the default (docs/PERFORMANCE.md, "Session 7").
             KafkaProperty(name: "queued.min.messages", value: "100000", source: "consumerd"),
             KafkaProperty(
                 name: "statistics.interval.ms",
