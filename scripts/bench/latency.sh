@@ -29,8 +29,8 @@ STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/latency-$STAMP.txt"
 build
 echo "# latency $STAMP rates=$RATES profiles=$PROFILES duration=${DURATION}s skip=${SKIP}s git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)" > "$RAW"
-SOURCE="$WORK/preload-300000.ndjson"
-[ -s "$SOURCE" ] || python3 "$BENCH/make_preload.py" "$TICKS" 300000 "$SOURCE" >&2
+backlog 300000 >&2
+SOURCE="$PRELOAD"
 
 profile_env() {
     echo "PERFORMANCE_PROFILE=$1"

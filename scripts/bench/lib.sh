@@ -40,6 +40,19 @@ build() {
     fi
 }
 
+# backlog RECORDS: sets PRELOAD to the backlog file of RECORDS records (the bundled ticks spread over products,
+# made once by make_preload.py and kept in $WORK); the maker's summary goes to stdout.
+backlog() {
+    PRELOAD="$WORK/preload-$1.ndjson"
+    [ -s "$PRELOAD" ] || python3 "$BENCH/make_preload.py" "$TICKS" "$1" "$PRELOAD"
+}
+
+# load_backlog: replays $PRELOAD into ticks.features on $BOOTSTRAP, Kafka timestamps kept; its summary on stdout.
+load_backlog() {
+    "$CONSUMERD" replay "$PRELOAD" --keep-timestamps --bootstrap-servers "$BOOTSTRAP" --topic ticks.features \
+        2> "$WORK/replay.err"
+}
+
 # start_cluster PARTITIONS TOPIC... : starts `consumerd mock-cluster`, sets BOOTSTRAP and CLUSTER_PID.
 start_cluster() {
     local partitions="$1"; shift

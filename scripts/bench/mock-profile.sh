@@ -10,8 +10,8 @@ SECONDS_RUN="${SECONDS_RUN:-12}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/mock-profile-$STAMP.txt"
 build
-SOURCE="$WORK/preload-300000.ndjson"
-[ -s "$SOURCE" ] || python3 "$BENCH/make_preload.py" "$TICKS" 300000 "$SOURCE" >&2
+backlog 300000 >&2
+SOURCE="$PRELOAD"
 start_cluster 16 ticks.features
 perf record -e cpu-clock -F 1000 -g -p "$CLUSTER_PID" -o "$WORK/mock.perf.data" > /dev/null 2>&1 &
 perf_pid=$!

@@ -8,10 +8,9 @@ RECORDS="${RECORDS:-300000}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/profile-$STAMP.txt"
 build
-PRELOAD="$WORK/preload-$RECORDS.ndjson"
-[ -s "$PRELOAD" ] || python3 "$BENCH/make_preload.py" "$TICKS" "$RECORDS" "$PRELOAD" >&2
+backlog "$RECORDS" >&2
 start_cluster 64 ticks.features bench.b bench.b.dlq
-"$CONSUMERD" replay "$PRELOAD" --keep-timestamps --bootstrap-servers "$BOOTSTRAP" > /dev/null 2> "$WORK/replay.err"
+load_backlog > /dev/null
 out="$WORK/profile-daemon.out"
 METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" KAFKA_GROUP_ID="bench-prof-$STAMP" \
     OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=warning MODEL_PATH="$MODEL" \

@@ -28,15 +28,13 @@ build
     echo "# git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)$(git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
 } > "$RAW"
 
-PRELOAD="$WORK/preload-$RECORDS.ndjson"
-[ -s "$PRELOAD" ] || python3 "$BENCH/make_preload.py" "$TICKS" "$RECORDS" "$PRELOAD" >> "$RAW"
+backlog "$RECORDS" >> "$RAW"
 
 # Outputs of every run go to one topic per kind (64 partitions, so the mock's ~5 MiB/partition retention keeps
 # memory bounded; nobody reads them back).
 start_cluster "$PARTITIONS" ticks.features bench.a bench.b bench.b.dlq bench.d
 log "preloading $RECORDS records (load $(load))"
-"$CONSUMERD" replay "$PRELOAD" --keep-timestamps --bootstrap-servers "$BOOTSTRAP" --topic ticks.features \
-    2> "$WORK/replay.err" | tee -a "$RAW" >&2
+load_backlog | tee -a "$RAW" >&2
 
 # CPU seconds the mock cluster used since $1 (a proc_cpu reading): what the broker side cost during a run.
 cluster_cpu_since() { awk -v a="$1" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { printf "%.2f", b - a }'; }

@@ -13,11 +13,9 @@ PARTITIONS="${PARTITIONS:-64}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 RAW="$RESULTS/timeline-$WHO-$STAMP.txt"
 build
-PRELOAD="$WORK/preload-$RECORDS.ndjson"
-[ -s "$PRELOAD" ] || python3 "$BENCH/make_preload.py" "$TICKS" "$RECORDS" "$PRELOAD" >&2
+backlog "$RECORDS" >&2
 start_cluster "$PARTITIONS" ticks.features bench.a bench.b bench.b.dlq
-"$CONSUMERD" replay "$PRELOAD" --keep-timestamps --bootstrap-servers "$BOOTSTRAP" --topic ticks.features \
-    > /dev/null 2> "$WORK/replay.err"
+load_backlog > /dev/null
 
 perf record -e cpu-clock -F 1000 -a -o "$WORK/timeline.data" > /dev/null 2> "$WORK/timeline-perf.err" &
 perf_pid=$!; PIDS+=("$perf_pid")
