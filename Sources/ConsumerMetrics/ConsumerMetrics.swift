@@ -65,6 +65,7 @@ public final class ConsumerMetrics: Sendable {
     private let lastRecord: Gauge
     private let stateRebuildRecords: Counter
     private let stateRebuildSeconds: ValueHistogram
+    private let fetchRestarts: Counter
     private let buildInfo: Gauge
 
     private let process: ProcessMetrics
@@ -170,6 +171,7 @@ public final class ConsumerMetrics: Sendable {
         self.lastRecord = gauge(C.lastRecordTimestamp)
         self.stateRebuildRecords = counter(C.stateRebuildRecords)
         self.stateRebuildSeconds = histogram(C.stateRebuildSeconds, MetricBuckets.stateRebuildSeconds)
+        self.fetchRestarts = counter(C.fetchRestarts)
         self.buildInfo = gauge(C.buildInfo, [
             ("version", buildVersion), ("revision", buildRevision), ("librdkafka", librdkafkaVersion),
             ("swift", BuildEnvironment.swiftVersion),
@@ -302,6 +304,13 @@ public final class ConsumerMetrics: Sendable {
         }
         if let s = Self.nonNegative(seconds) {
             self.stateRebuildSeconds.record(s)
+        }
+    }
+
+    /// Counts partitions the fetch watch restarted (`volatility_consumer_fetch_restarts_total`).
+    public func recordFetchRestarts(_ partitions: Int) {
+        if partitions > 0 {
+            self.fetchRestarts.increment(by: Int64(partitions))
         }
     }
 

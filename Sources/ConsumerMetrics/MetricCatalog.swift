@@ -139,6 +139,11 @@ public enum MetricCatalog {
         help: "Records replayed into the rolling windows by state rebuilds after partition assignments "
             + "(not counted in messages_processed_total)."
     )
+    public static let fetchRestarts = Family(
+        name: "volatility_consumer_fetch_restarts_total",
+        help: "Partitions whose fetching was restarted because they should have been delivering (assigned, "
+            + "active, not paused, not at their end) and delivered nothing for FETCH_STALL_SECONDS."
+    )
     public static let stateRebuildSeconds = Family(
         name: "volatility_consumer_state_rebuild_seconds",
         help: "Duration of each state rebuild after a partition assignment, in seconds."
@@ -218,7 +223,7 @@ public enum MetricCatalog {
         recordsSkipped, dlqRecords, predictions, predictionProbability, stageSeconds, endToEndSeconds,
         lagRecords, assignedPartitions, rebalances, offsetCommits, ready, producerQueueMessages,
         inflightRecords, stateKeys, modelInfo, modelLoaded, healthStatus, lastProgressTimestamp, lastRecordTimestamp,
-        stateRebuildRecords, stateRebuildSeconds, buildInfo,
+        stateRebuildRecords, stateRebuildSeconds, fetchRestarts, buildInfo,
         realisedOutcomes, realisedBrierSum, realisedBrierCount, realisedUnlabelled, realisedExpired, featurePSI,
         predictionPSI, featureNonFinite, predictedPositiveRate, referencePositiveRate,
         processResidentMemory, processVirtualMemory, processCPUSeconds, processOpenFDs, processMaxFDs,

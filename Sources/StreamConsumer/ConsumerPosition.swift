@@ -8,7 +8,8 @@ public struct ConsumerPosition: Sendable, Equatable {
     public struct Partition: Sendable, Equatable {
         public var partition: Int32
         /// High watermark − the stored (committable) offset, or − the next offset to handle when nothing was
-        /// stored yet; `nil` while either is unknown.
+        /// stored yet, or − the log start when nothing was handled or committed and auto.offset.reset is
+        /// earliest; `nil` while these are unknown.
         public var lagRecords: Int64?
         /// Kafka timestamp (epoch seconds) of the last record handled from this partition, kept across
         /// re-assignments.
@@ -38,9 +39,12 @@ final class PositionBoard: Sendable {
 
     private let state = Mutex(State())
     let topic: String
+    /// Whether a partition with nothing committed starts at the log start (auto.offset.reset=earliest).
+    let startsAtLogStart: Bool
 
-    init(topic: String, consumer: OpaquePointer) {
+    init(topic: String, consumer: OpaquePointer, startsAtLogStart: Bool) {
         self.topic = topic
+        self.startsAtLogStart = startsAtLogStart
         state.withLock { $0.consumer = ConsumerHandle(consumer) }
     }
 
@@ -64,13 +68,18 @@ final class PositionBoard: Sendable {
             let partitions = state.entries.keys.sorted().map { id -> ConsumerPosition.Partition in
                 let entry = state.entries[id]
                 var lag: Int64?
-                if let consumer = state.consumer, let from = entry?.committable ?? entry?.position {
-                    var low: Int64 = 0
-                    var high: Int64 = 0
-                    // Cached values from the last fetch response or statistics: no broker round trip.
-                    if rd_kafka_get_watermark_offsets(consumer.pointer, topic, id, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                        high >= 0
-                    {
+                var low: Int64 = -1
+                var high: Int64 = -1
+                // Cached values from the last fetch response or statistics: no broker round trip.
+                if let consumer = state.consumer,
+                    rd_kafka_get_watermark_offsets(consumer.pointer, topic, id, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                    high >= 0
+                {
+                    // Nothing handled and nothing committed: with auto.offset.reset=earliest every record from
+                    // the log start is still to be handled — a partition that never delivers shows its whole
+                    // length as lag instead of no series at all.
+                    let start: Int64? = startsAtLogStart && low >= 0 ? low : nil
+                    if let from = entry?.committable ?? entry?.position ?? start {
                         lag = max(0, high - from)
                     }
                 }

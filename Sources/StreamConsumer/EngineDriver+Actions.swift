@@ -11,19 +11,23 @@ extension EngineDriver {
         switch action {
         case .pause(let ids):
             let list = PartitionList(topic: topic, partitions: ids)
-            rd_kafka_pause_partitions(consumer, list.pointer)
+            list.withPointer { _ = rd_kafka_pause_partitions(consumer, $0) }
         case .resume(let ids):
             let list = PartitionList(topic: topic, partitions: ids)
-            rd_kafka_resume_partitions(consumer, list.pointer)
+            list.withPointer { _ = rd_kafka_resume_partitions(consumer, $0) }
             logger.debug("partitions resumed", metadata: ["partitions": "\(ids)"])
         case .lookUpCommitted(let ids):
             execute(engine.committedOffsets(lookUpCommitted(ids), now: Clock.monotonicNanos()))
         case .seek(let offsets):
             let list = PartitionList(topic: topic, offsets: offsets)
             // Asynchronous (timeout 0): the partitions are paused, the new position applies when they resume.
-            if let error = rd_kafka_seek_partitions(consumer, list.pointer, 0) {
+            if let error = list.withPointer({ rd_kafka_seek_partitions(consumer, $0, 0) }) {
                 fail(KafkaError(operation: "move \(topic) \(offsets) back", consuming: error))
             }
+        case .restartFetch(let offsets):
+            restartFetch(offsets)
+        case .lookUpEnds(let ids):
+            execute(engine.endsLookedUp(lookUpEnds(ids), now: Clock.monotonicNanos()))
         case .resetState(let ids):
             quiesceStage()
             handler.resetState(partitions: Set(ids))
@@ -50,14 +54,14 @@ extension EngineDriver {
             retries.removeValue(forKey: slot)?.release()
         case .storeOffsets(let offsets):
             let list = PartitionList(topic: topic, offsets: offsets)
-            let error = rd_kafka_offsets_store(consumer, list.pointer)
+            let error = list.withPointer { rd_kafka_offsets_store(consumer, $0) }
             if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__STATE {
                 observer.kafkaError("store offsets: \(KafkaError.text(error))", fatal: false)
             }
         case .commitOffsets(let offsets):
             let list = PartitionList(topic: topic, offsets: offsets)
             // Asynchronous: the result arrives in the commit callback.
-            let error = rd_kafka_commit(consumer, list.pointer, 1)
+            let error = list.withPointer { rd_kafka_commit(consumer, $0, 1) }
             if error != RD_KAFKA_RESP_ERR_NO_ERROR, error != RD_KAFKA_RESP_ERR__NO_OFFSET {
                 logger.warning("offset commit failed", metadata: ["error": "\(KafkaError.text(error))"])
             }
@@ -77,7 +81,7 @@ extension EngineDriver {
     /// state where `auto.offset.reset` says).
     private func lookUpCommitted(_ ids: [Int32]) -> [Int32: Int64?] {
         let list = PartitionList(topic: options.topics.input, partitions: ids)
-        let error = rd_kafka_committed(consumer, list.pointer, Self.committedLookUpTimeoutMs)
+        let error = list.withPointer { rd_kafka_committed(consumer, $0, Self.committedLookUpTimeoutMs) }
         var result: [Int32: Int64?] = [:]
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             logger.warning("cannot read committed offsets; per-product state starts empty (first outputs may be warm-up skips)", metadata: [

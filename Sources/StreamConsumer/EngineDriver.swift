@@ -55,6 +55,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var brokerReachable: Bool?
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
+    /// ``StreamProcessorOptions/fetchFault`` was applied (once).
+    var fetchFaultInjected = false
     private let started = Atomic<Bool>(false)
 
     var consumer: OpaquePointer { clients.consumer }
@@ -116,7 +118,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             // turns, and no call inside a pass blocks for long.
             observer.heartbeat()
             rd_kafka_poll(producer, 0)
-            execute(engine.tick(now: Clock.monotonicNanos(), idle: idle))
+            let passStart = Clock.monotonicNanos()
+            execute(engine.tick(now: passStart, idle: idle))
+            watchFetching(now: passStart)
             var handled = 0
             var drained = false
             while handled < Self.batchLimit, engine.acceptsRecords(pending: pipelineHeld), fatalClientError == nil {
@@ -178,7 +182,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
 
     private func subscribe() throws(KafkaError) {
         let list = PartitionList(topic: options.topics.input, partitions: [RD_KAFKA_PARTITION_UA])
-        let error = rd_kafka_subscribe(consumer, list.pointer)
+        let error = list.withPointer { rd_kafka_subscribe(consumer, $0) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(operation: "subscribe to \(options.topics.input)", error: error)
         }

@@ -50,6 +50,16 @@ public struct KafkaSettings: Sendable, Equatable {
     public var groupInstanceId: String?
     /// Where a group with no committed offset starts.
     public var autoOffsetReset: String
+
+    /// librdkafka's logical offset for ``autoOffsetReset`` (where a partition with nothing committed starts):
+    /// beginning or end; `nil` for `error`.
+    var logicalStartOffset: Int64? {
+        switch autoOffsetReset {
+        case "earliest", "smallest", "beginning": -2  // RD_KAFKA_OFFSET_BEGINNING
+        case "latest", "largest", "end": -1  // RD_KAFKA_OFFSET_END
+        default: nil
+        }
+    }
     /// How often librdkafka emits statistics (lag in records, queue depth).
     public var statisticsIntervalMs: Int
     /// `throughput` (default: linger 5 ms, fetch wait 50 ms) or `latency` (linger 0 ms, fetch wait 1 ms).

@@ -42,9 +42,15 @@ public protocol StreamObserver: AnyObject, Sendable {
     func kafkaLog(level: Int32, facility: String, message: String)
     /// A partition's state was rebuilt from the log after an assignment: `records` replayed in `seconds`.
     func stateRebuilt(partition: Int32, records: Int, seconds: Double)
+    /// The fetch watch restarted `partitions`: each should have been delivering and delivered nothing — no record,
+    /// no end-of-partition — for the watch's window.
+    func fetchRestarted(partitions: Int)
 }
 
 extension StreamObserver {
+    /// The fetch watch restarted `partitions` (see the requirement).
+    public func fetchRestarted(partitions: Int) {}
+
     /// A partition's state was rebuilt from the log after an assignment: `records` replayed in `seconds`.
     public func stateRebuilt(partition: Int32, records: Int, seconds: Double) {}
 }

@@ -36,13 +36,15 @@ public final class StreamProcessor: Sendable {
         ) {
             try TopicReader(bootstrapServers: bootstrapServers, topic: input, properties: readerProperties)
         }
-        let board = PositionBoard(topic: input, consumer: clients.consumer)
+        let board = PositionBoard(topic: input, consumer: clients.consumer, startsAtLogStart: settings.logicalStartOffset == -2)
         self.board = board
         let engineOptions = EngineOptions(
             maxInflight: options.maxInflight,
             retryInitialNanos: options.retryBackoffNanos.initial,
             retryMaximumNanos: options.retryBackoffNanos.maximum,
-            rebuildEnabled: options.stateRebuildMaxRecords > 0
+            rebuildEnabled: options.stateRebuildMaxRecords > 0,
+            fetchStallNanos: options.fetchStallNanos,
+            offsetWhenNothingCommitted: settings.logicalStartOffset
         )
         let stop = self.stop
         switch options.guarantee {

@@ -41,10 +41,21 @@ public struct StreamProcessorOptions: Sendable {
     /// thread produces the last one's outputs (at-least-once only; exactly-once always handles on the processing
     /// thread). The handler is still called by one thread at a time.
     public var handlerThread: Bool = true
+    /// How long a partition that should be delivering — assigned, active, not paused, not at its end — may
+    /// deliver nothing (no record, no end-of-partition) before its fetching is restarted (`FETCH_STALL_SECONDS`;
+    /// 0 turns the watch off). librdkafka answers a fetch within `fetch.wait.max.ms`, so silence this long means
+    /// fetching stopped behind the engine's back.
+    public var fetchStallSeconds: Double = 30
+    /// Test-only fault injection (`CONSUMERD_FAULT_PAUSE_PARTITION`); `nil` in production.
+    public var fetchFault: FetchFault?
 
     /// The longest a graceful stop takes after SIGTERM: the output flush, then the final commit and the group
     /// exit (each bounded), plus one second for the loop to notice the request. Service managers must allow more
     /// (systemd `TimeoutStopSec`, Kubernetes `terminationGracePeriodSeconds`): the one place this budget is set.
+    var fetchStallNanos: UInt64 {
+        fetchStallSeconds > 0 ? UInt64(fetchStallSeconds * 1e9) : 0
+    }
+
     public var shutdownBudgetSeconds: Double {
         Double(shutdownFlushTimeoutMs) / 1000 + consumerCloseTimeoutSeconds + 1
     }
@@ -68,3 +79,10 @@ public struct StreamProcessorOptions: Sendable {
     }
 }
 
+
+/// A fault the fetch watch must repair, injected for its tests.
+public enum FetchFault: Sendable, Equatable {
+    /// Once this partition has handled a record and reached its end, librdkafka pauses it without the engine
+    /// knowing — once.
+    case pauseBehindEngine(partition: Int32)
+}

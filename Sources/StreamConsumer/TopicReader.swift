@@ -52,7 +52,7 @@ public final class TopicReader {
         reachedEnd.removeAll()
         let count = try partitionCount()
         let list = PartitionList(topic: topic, partitions: (0..<Int32(count)).map { $0 }, offset: Int64(RD_KAFKA_OFFSET_BEGINNING))
-        let error = rd_kafka_assign(client, list.pointer)
+        let error = list.withPointer { rd_kafka_assign(client, $0) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(operation: "assign \(topic)", error: error)
         }
@@ -85,7 +85,7 @@ public final class TopicReader {
     /// at a time; a new start replaces the previous one).
     public func startReplay(partition: Int32, from offset: Int64) throws(KafkaError) {
         let list = PartitionList(topic: topic, partitions: [partition], offset: offset)
-        let error = rd_kafka_assign(client, list.pointer)
+        let error = list.withPointer { rd_kafka_assign(client, $0) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(operation: "assign \(topic) [\(partition)] for replay", error: error)
         }
@@ -126,7 +126,7 @@ public final class TopicReader {
             return
         }
         let list = PartitionList(topic: topic, offsets: positions)
-        let error = rd_kafka_assign(client, list.pointer)
+        let error = list.withPointer { rd_kafka_assign(client, $0) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError(operation: "assign \(topic) \(positions) for replay", error: error)
         }
@@ -177,7 +177,7 @@ public final class TopicReader {
     /// every look-up by time (measured: offset -1, no error). Throws where the broker fails the request.
     public func offset(partition: Int32, atOrAfterTimestampMs timestampMs: Int64, timeoutMs: Int32) throws(KafkaError) -> Int64? {
         let list = PartitionList(topic: topic, partitions: [partition], offset: timestampMs)
-        let error = rd_kafka_offsets_for_times(client, list.pointer, timeoutMs)
+        let error = list.withPointer { rd_kafka_offsets_for_times(client, $0, timeoutMs) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let entry = list.entries.first else {
             throw KafkaError(operation: "look up \(topic) [\(partition)] by time", error: error)
         }

@@ -176,6 +176,11 @@ enum Daemon {
             guarantee: configuration.guarantee
         )
         processorOptions.handlerThread = configuration.processingThreads == 2
+        processorOptions.fetchStallSeconds = configuration.fetchStallSeconds
+        processorOptions.fetchFault = configuration.fetchFault
+        if let fault = configuration.fetchFault {
+            logger.warning("fault injection enabled: CONSUMERD_FAULT_PAUSE_PARTITION pauses a partition behind the engine", metadata: ["fault": "\(fault)"])
+        }
         let processor: StreamProcessor
         do {
             processor = try StreamProcessor(

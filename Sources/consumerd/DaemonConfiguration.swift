@@ -20,12 +20,16 @@ struct DaemonConfiguration: Sendable {
     var demoTicksPath: String
     var maxInflight: Int
     var stateRebuildMaxRecords: Int
+    /// `FETCH_STALL_SECONDS` (``StreamProcessorOptions/fetchStallSeconds``).
+    var fetchStallSeconds: Double
     var stateMaxKeys: Int
     var stateIdleSeconds: Double
     /// `PROCESSING_THREADS`: 2 runs the handler on a thread of its own (``StreamProcessorOptions/handlerThread``).
     var processingThreads: Int
     var guarantee: ProcessingGuarantee
     var stallInjection: StallInjection?
+    /// `CONSUMERD_FAULT_PAUSE_PARTITION` (test-only).
+    var fetchFault: FetchFault?
     /// The reloadable model spec as the environment gives it (``ModelSpec``; `MODEL_CONFIG_FILE` is applied over it).
     var modelSpec: ModelSpec
     /// Model settings fixed at start-up: the configuration file, fallback, shadow topic, admin listener.
@@ -74,6 +78,7 @@ struct DaemonConfiguration: Sendable {
         .init("MAX_INFLIGHT", "200000", "unacknowledged outputs before fetching pauses"),
         .init("PERFORMANCE_PROFILE", "throughput", "throughput (linger 5 ms, fetch wait 50 ms) or latency (linger 0 ms, fetch wait 1 ms)"),
         .init("STATE_REBUILD_MAX_RECORDS", "100000", "records per partition replayed into the windows after an assignment (0: off)"),
+        .init("FETCH_STALL_SECONDS", "30", "a partition that should be delivering and delivered nothing (no record, no end-of-partition) for this long has its fetching restarted (0: off)"),
         .init("STATE_MAX_KEYS", "100000", "products with rolling windows held per input partition; a new product evicts the least recently updated"),
         .init("PROCESSING_THREADS", "2", "2: records are decoded, scored and encoded on a second thread while the processing thread produces the previous batch's outputs (at_least_once; exactly_once always uses 1); 1: all on the processing thread"),
         .init("STATE_IDLE_SECONDS", "3600", "a product's window is dropped after this long without ticks (event time; at least 60)"),
@@ -137,6 +142,7 @@ struct DaemonConfiguration: Sendable {
             demoTicksPath: dataPaths.resolve(explicit: reader.string("DEMO_TICKS_PATH"), defaultRelativePath: "config/demo/coinbase-btc-usd-ticker.ndjson"),
             maxInflight: try reader.integer("MAX_INFLIGHT", default: StreamProcessorOptions.defaultMaxInflight, in: 1...10_000_000),
             stateRebuildMaxRecords: try reader.integer("STATE_REBUILD_MAX_RECORDS", default: 100_000, in: 0...100_000_000),
+            fetchStallSeconds: try Self.fetchStallSeconds(reader),
             stateMaxKeys: try reader.integer("STATE_MAX_KEYS", default: FeatureWindows.defaultMaxKeys, in: 1...10_000_000),
             stateIdleSeconds: try reader.double(
                 "STATE_IDLE_SECONDS", default: FeatureWindows.defaultIdleSeconds, in: 60...31_536_000),
@@ -148,12 +154,32 @@ struct DaemonConfiguration: Sendable {
                     seconds: try reader.double("CONSUMERD_FAULT_STALL_SECONDS", default: 10, in: 0...3600)
                 )
             },
+            fetchFault: try Self.fetchFault(reader),
             modelSpec: modelSpec,
             model: try ModelSettings.fromEnvironment(reader),
             unsafeOverrides: allowUnsafe ? violations : [],
             quality: try QualityConfiguration.fromEnvironment(reader),
             registry: try Self.registry(environment, reader)
         )
+    }
+
+    /// `CONSUMERD_FAULT_PAUSE_PARTITION=N` (test-only): partition N is paused behind the engine once, when it first reaches its end.
+    static func fetchFault(_ reader: EnvironmentReader) throws(ConfigurationError) -> FetchFault? {
+        guard reader.string("CONSUMERD_FAULT_PAUSE_PARTITION") != nil else { return nil }
+        let partition = try reader.integer("CONSUMERD_FAULT_PAUSE_PARTITION", default: 0, in: 0...100_000)
+        return .pauseBehindEngine(partition: Int32(partition))
+    }
+
+    /// `FETCH_STALL_SECONDS`: 0 (off), or a window well above librdkafka's fetch round trip.
+    static func fetchStallSeconds(_ reader: EnvironmentReader) throws(ConfigurationError) -> Double {
+        let seconds = try reader.double("FETCH_STALL_SECONDS", default: 30, in: 0...86_400)
+        guard seconds == 0 || seconds >= 2 else {
+            throw ConfigurationError(
+                variable: "FETCH_STALL_SECONDS",
+                reason: "\(seconds) is shorter than a slow fetch round trip: use 0 (off) or at least 2"
+            )
+        }
+        return seconds
     }
 
     /// The part of a violation after the variable name (``ConfigurationError`` adds the name).

@@ -103,6 +103,10 @@ final class MetricsObserver: StreamObserver {
         metrics.recordStateRebuild(records: records, seconds: seconds)
     }
 
+    func fetchRestarted(partitions: Int) {
+        metrics.recordFetchRestarts(partitions)
+    }
+
     func kafkaLog(level: Int32, facility: String, message: String) {
         // syslog levels: 0 emerg … 3 err, 4 warning, 5 notice, 6 info, 7 debug.
         let mapped: Logger.Level = switch level {

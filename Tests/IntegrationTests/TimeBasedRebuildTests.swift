@@ -63,6 +63,9 @@ final class RebuildObserver: StreamObserver {
         var caughtUp = 0
         var commitsOK = 0
         var rebuilds: [(partition: Int32, records: Int, seconds: Double)] = []
+        var fetchRestarts = 0
+        /// librdkafka's PAUSE debug lines (with `debug=topic`): when a pause took effect, and where.
+        var pauseLogs: [String] = []
     }
 
     let state = Mutex(State())
@@ -79,10 +82,13 @@ final class RebuildObserver: StreamObserver {
     func caughtUp(_ summary: CatchUp) { state.withLock { $0.caughtUp += 1 } }
     func inflightChanged(_ count: Int) {}
     func backPressure(_ paused: Bool) {}
-    func kafkaLog(level: Int32, facility: String, message: String) {}
+    func kafkaLog(level: Int32, facility: String, message: String) {
+        if facility == "PAUSE" { state.withLock { $0.pauseLogs.append(message) } }
+    }
     func stateRebuilt(partition: Int32, records: Int, seconds: Double) {
         state.withLock { $0.rebuilds.append((partition, records, seconds)) }
     }
+    func fetchRestarted(partitions: Int) { state.withLock { $0.fetchRestarts += partitions } }
 }
 
 /// A rebuild scenario: `history` records produced to a one-partition topic (Kafka timestamps 1 s apart), all
@@ -130,12 +136,13 @@ struct RebuildScenario {
     /// waits for it to end.
     func runProcessor(
         group: String, maxRecords: Int, handler: ReachingHandler, observer: RebuildObserver,
-        timeoutSeconds: Double = 120, until: @escaping () -> Bool
+        timeoutSeconds: Double = 120, configure: (inout StreamProcessorOptions) -> Void = { _ in }, until: @escaping () -> Bool
     ) throws {
+        var options = StreamProcessorOptions(topics: Self.topics, stateRebuildMaxRecords: maxRecords, stateRebuildTimeoutSeconds: 120)
+        configure(&options)
         let processor = try StreamProcessor(
             settings: settings(group: group), bootstrapServers: bootstrap,
-            options: StreamProcessorOptions(topics: Self.topics, stateRebuildMaxRecords: maxRecords, stateRebuildTimeoutSeconds: 120),
-            handler: handler, observer: observer, logger: logs.logger
+            options: options, handler: handler, observer: observer, logger: logs.logger
         )
         let finished = Mutex(false)
         let thread = Thread {

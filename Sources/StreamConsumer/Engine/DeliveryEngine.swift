@@ -7,6 +7,13 @@ struct EngineOptions: Sendable, Equatable {
     var retryMaximumNanos: UInt64
     /// Whether the handler's state is replayed from the log after an assignment.
     var rebuildEnabled: Bool
+    /// How long a partition that should be delivering (active, fetching, not at its end) may deliver nothing
+    /// — no record, no end-of-partition — before its fetching is restarted (0: never; see
+    /// ``checkFetching(now:brokersReachable:)``).
+    var fetchStallNanos: UInt64 = 0
+    /// Where a restarted partition that has no position (nothing handled, nothing committed) reads from:
+    /// librdkafka's logical offset for `auto.offset.reset` (beginning or end); `nil` (`error`): not restarted.
+    var offsetWhenNothingCommitted: Int64? = nil
 }
 
 /// The I/O-free core of the stream processor: it decides what happens to every input offset and every output.
@@ -69,6 +76,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     mutating func fetched(partition: Int32, offset: Int64, timestamp: Double?, now: UInt64) -> FetchDecision {
         guard lifecycle == .running else { return .discard }
         let admitted: (generation: UInt32, sequence: Int)?? = withPartition(partition) { state in
+            state.heardNanos = now
             guard state.phase == .active else {
                 // Fetched before the pause took effect: not handled now, read again when the partition resumes
                 // (a partition being rewound is moved back to its committed offset instead).
@@ -179,9 +187,13 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         }
     }
 
-    /// The end of `partition` was reached.
-    mutating func reachedEnd(partition: Int32) {
-        withPartition(partition) { $0.atEnd = true }
+    /// The end of `partition` was reached at `offset` (the offset a next record would have).
+    mutating func reachedEnd(partition: Int32, offset: Int64, now: UInt64) {
+        withPartition(partition) { state in
+            state.atEnd = true
+            state.endOffset = offset
+            state.heardNanos = now
+        }
     }
 
     private func isCurrent(_ record: OutputRecord) -> Bool {
@@ -205,7 +217,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             commits.tick(now: now, idle: idle, partitions: &partitions, into: &actions)
         }
         if lifecycle == .running { requestLookUps(into: &actions) }
-        controlFetching(into: &actions)
+        controlFetching(now: now, into: &actions)
         return actions
     }
 
@@ -245,7 +257,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// Pauses or resumes each partition so librdkafka's flag matches what the engine wants. Every partition's
     /// flag is set explicitly on each change, never inferred: librdkafka keeps a pause flag across a lost and
     /// re-assigned partition.
-    private mutating func controlFetching(into actions: inout [EngineAction]) {
+    private mutating func controlFetching(now: UInt64, into actions: inout [EngineAction]) {
         let congested = self.congested
         if congested != backPressureAnnounced {
             backPressureAnnounced = congested
@@ -265,6 +277,8 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             case .resume(let seek):
                 if let seek { seeks.append(PartitionOffset(partition: id, offset: seek)) }
                 resume.append(id)
+                // Its silence is measured from now (see checkFetching).
+                state.heardNanos = now
             }
         }
         if !pause.isEmpty { actions.append(.pause(pause.sorted())) }

@@ -18,6 +18,13 @@ enum EngineAction: Equatable, Sendable {
     case lookUpCommitted([Int32])
     /// Move the consumer's position (exactly-once rewind after an aborted transaction).
     case seek([PartitionOffset])
+    /// These partitions should be delivering and have been silent for the fetch watch's window: move fetching to
+    /// the offset given (the next to handle, or the logical `auto.offset.reset` offset), waiting for librdkafka
+    /// to confirm, and resume them in case librdkafka's pause flag disagrees with the engine's.
+    case restartFetch([PartitionOffset])
+    /// These partitions are at their end and have been silent for the fetch watch's window: read where their
+    /// logs end now and report with ``DeliveryEngine/endsLookedUp(_:now:)``.
+    case lookUpEnds([Int32])
     /// The handler forgets the per-key state of these partitions (it is rebuilt, or belongs to another member).
     case resetState([Int32])
     /// Replay the records before `before` into the handler's state, a slice per loop pass; report the end with

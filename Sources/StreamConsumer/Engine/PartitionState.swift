@@ -22,6 +22,8 @@ struct PartitionState: Equatable, Sendable {
     var fetchPaused: Bool
     /// The partition's end was reached and nothing was fetched since.
     var atEnd = false
+    /// Where librdkafka last said the partition's end was (its end-of-partition event's offset).
+    var endOffset: Int64?
     /// The lowest offset of a record fetched while the partition was not active (it was not handled): fetching
     /// is moved back to it before the partition resumes, so nothing is skipped.
     var heldFrom: Int64?
@@ -30,6 +32,9 @@ struct PartitionState: Equatable, Sendable {
     var rewound = false
     /// Kafka timestamp (epoch seconds) of the last handled record.
     var lastHandledTimestamp: Double?
+    /// When librdkafka last delivered anything for it (a record, handled or not, or its end), or when it last
+    /// resumed fetching: how long it has been silent.
+    var heardNanos: UInt64 = 0
 
     init(generation: UInt32, phase: Phase) {
         self.generation = generation

@@ -1,8 +1,13 @@
 import Crdkafka
 
 /// An `rd_kafka_topic_partition_list_t` that frees itself: the only way the engine's layer builds one.
+///
+/// The C list is reached only through ``withPointer(_:)``: Swift may release an object right after its last use,
+/// so `call(list.pointer)` lets the list be freed before the call reads it (a temporary certainly is: one test
+/// saw librdkafka log "Application pausing -589090216 partition(s)"). A list freed and partly reused under a
+/// pause, resume or seek would silently skip partitions.
 final class PartitionList {
-    let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    private let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
 
     init(capacity: Int) {
         pointer = rd_kafka_topic_partition_list_new(Int32(clamping: max(capacity, 1)))
@@ -21,6 +26,11 @@ final class PartitionList {
 
     deinit {
         rd_kafka_topic_partition_list_destroy(pointer)
+    }
+
+    /// Calls `body` with the C list, which stays alive until `body` returns.
+    func withPointer<Result>(_ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws -> Result) rethrows -> Result {
+        try withExtendedLifetime(self) { try body(pointer) }
     }
 
     func add(topic: String, partition: Int32, offset: Int64? = nil) {

@@ -33,7 +33,7 @@ enum Transactions {
         if !positions.isEmpty {
             let list = PartitionList(topic: topic, offsets: positions)
             let metadata = rd_kafka_consumer_group_metadata(consumer)
-            failure = rd_kafka_send_offsets_to_transaction(producer, list.pointer, metadata, Self.callTimeoutMs)
+            failure = list.withPointer { rd_kafka_send_offsets_to_transaction(producer, $0, metadata, Self.callTimeoutMs) }
             rd_kafka_consumer_group_metadata_destroy(metadata)
         }
         if failure == nil {

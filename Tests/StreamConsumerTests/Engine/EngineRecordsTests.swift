@@ -231,7 +231,7 @@ import Testing
         let clock = FakeClock()
         var engine = makeAtLeastOnce()
         engine.activate([0], committed: [0: nil], now: clock.now)
-        engine.reachedEnd(partition: 0)
+        engine.reachedEnd(partition: 0, offset: 1, now: clock.now)
         #expect(engine.partitions[0]?.atEnd == true)
         engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
         #expect(engine.partitions[0]?.atEnd == false)

@@ -17,12 +17,14 @@ typealias ExactlyOnceEngine = DeliveryEngine<ExactlyOnceCommits>
 let millis: UInt64 = 1_000_000
 
 func makeAtLeastOnce(
-    maxInflight: Int = 100, retryInitialMs: UInt64 = 100, retryMaximumMs: UInt64 = 800, rebuild: Bool = true
+    maxInflight: Int = 100, retryInitialMs: UInt64 = 100, retryMaximumMs: UInt64 = 800, rebuild: Bool = true,
+    fetchStallMs: UInt64 = 0, offsetWhenNothingCommitted: Int64? = AtLeastOnceEngine.offsetBeginning
 ) -> AtLeastOnceEngine {
     AtLeastOnceEngine(
         options: .init(
             maxInflight: maxInflight, retryInitialNanos: retryInitialMs * millis,
-            retryMaximumNanos: retryMaximumMs * millis, rebuildEnabled: rebuild
+            retryMaximumNanos: retryMaximumMs * millis, rebuildEnabled: rebuild,
+            fetchStallNanos: fetchStallMs * millis, offsetWhenNothingCommitted: offsetWhenNothingCommitted
         ),
         commits: AtLeastOnceCommits()
     )

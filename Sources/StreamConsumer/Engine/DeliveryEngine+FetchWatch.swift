@@ -1,0 +1,63 @@
+/// The fetch watch: a partition that should be delivering and has gone silent is restarted, and counted.
+///
+/// The engine keeps librdkafka's pause flags in step with its own view and moves fetching back after records it
+/// held (``PartitionState/heldFrom``), but librdkafka 2.0.2 applies pauses, resumes and seeks asynchronously and
+/// drops the errors of a seek asked for without waiting. If any of that goes wrong, a partition stops delivering
+/// while every other signal says all is well: the loop turns, nothing is in flight, and a partition that never
+/// handled a record has no position to measure lag from. One benchmark catch-up in about a hundred ended that way
+/// (docs/PERFORMANCE.md, "Session 7"). Whatever the cause, the symptom is observable here: an active partition,
+/// fetching, not at its end, from which librdkafka has delivered neither a record nor an end-of-partition for
+/// ``EngineOptions/fetchStallNanos``. librdkafka delivers one or the other within a fetch round trip; the
+/// window is far longer.
+extension DeliveryEngine {
+    /// Called once per loop pass while no fetched record waits in the driver's backlog (those count as heard
+    /// only when the engine sees them). `brokersReachable`: false while every broker is down — silence is then
+    /// expected, and is measured again from the reconnection.
+    ///
+    /// A silent partition not at its end is restarted at once. One at its end is usually just idle, so its end is
+    /// looked up first (``EngineAction/lookUpEnds(_:)``): only if the log has grown past where librdkafka said
+    /// the end was is it restarted (``endsLookedUp(_:now:)``).
+    mutating func checkFetching(now: UInt64, brokersReachable: Bool) -> [EngineAction] {
+        guard options.fetchStallNanos > 0, lifecycle == .running else { return [] }
+        var restarts: [PartitionOffset] = []
+        var endsWanted: [Int32] = []
+        let window = options.fetchStallNanos
+        let fallback = options.offsetWhenNothingCommitted
+        partitions.forEachInPlace { id, state in
+            guard brokersReachable else {
+                state.heardNanos = now
+                return
+            }
+            guard state.phase == .active, !state.fetchPaused, now >= state.heardNanos, now - state.heardNanos >= window else {
+                return
+            }
+            // Measured again from now: one restart (or look-up) per window while it stays silent.
+            state.heardNanos = now
+            if state.atEnd {
+                endsWanted.append(id)
+            } else if let offset = state.position ?? fallback {
+                restarts.append(PartitionOffset(partition: id, offset: offset))
+            }
+        }
+        var actions: [EngineAction] = []
+        if !restarts.isEmpty { actions.append(.restartFetch(restarts.sorted { $0.partition < $1.partition })) }
+        if !endsWanted.isEmpty { actions.append(.lookUpEnds(endsWanted.sorted())) }
+        return actions
+    }
+
+    /// The ends asked for by ``EngineAction/lookUpEnds(_:)`` (the log end offset a fetch would stop at: the high
+    /// watermark, or the last stable offset when reading committed records). A partition still at the end
+    /// librdkafka reported, while the log now ends further on, has records it was not given: restarted at its
+    /// next offset to handle (or, if it handled none, where librdkafka said the end was).
+    mutating func endsLookedUp(_ ends: [Int32: Int64], now: UInt64) -> [EngineAction] {
+        guard lifecycle == .running else { return [] }
+        var restarts: [PartitionOffset] = []
+        for id in ends.keys.sorted() {
+            guard let end = ends[id], let state = partitions[id], state.phase == .active, !state.fetchPaused, state.atEnd,
+                let reported = state.endOffset, end > reported, let offset = state.position ?? state.endOffset
+            else { continue }
+            restarts.append(PartitionOffset(partition: id, offset: offset))
+        }
+        return restarts.isEmpty ? [] : [.restartFetch(restarts)]
+    }
+}

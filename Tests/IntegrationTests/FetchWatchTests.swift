@@ -1,0 +1,90 @@
+import Foundation
+import StreamConsumer
+import Synchronization
+import Testing
+
+/// The fetch watch on a real librdkafka consumer: a partition paused behind the engine's back — librdkafka's
+/// pause flag out of step with the engine's view, which is what left a partition silent in one benchmark
+/// catch-up (docs/PERFORMANCE.md, "Session 7") — is restarted, and every record is answered.
+@Suite(.serialized) struct FetchWatchTests {
+    static func scenario(_ cluster: MockCluster) throws -> RebuildScenario {
+        try cluster.createTopic(RebuildScenario.topics.input, partitions: 1)
+        try cluster.createTopic(RebuildScenario.topics.output, partitions: 1)
+        try cluster.createTopic(RebuildScenario.topics.deadLetter, partitions: 1)
+        var scenario = RebuildScenario(bootstrap: cluster.bootstrapServers)
+        scenario.history = 200
+        return scenario
+    }
+
+    /// Caught up, then paused behind the engine; more records arrive. They are never fetched — until the watch
+    /// finds the partition silent at an end the log has grown past, and restarts it.
+    @Test func partitionPausedBehindTheEngineIsRestartedAndEveryRecordAnswered() throws {
+        let cluster = try MockCluster(brokers: 1)
+        var scenario = try Self.scenario(cluster)
+        // librdkafka applies a pause asynchronously; its debug line says when, and at which offset.
+        scenario.clientProperties = [KafkaProperty(name: "debug", value: "topic", source: "test")]
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        try scenario.produce(0..<scenario.history, with: producer)
+        let handler = ReachingHandler()
+        let observer = RebuildObserver()
+        let more = scenario.history..<(2 * scenario.history)
+        let produced = Mutex<String?>(nil)
+        try scenario.runProcessor(group: "fetch-watch", maxRecords: 1_000, handler: handler, observer: observer, configure: {
+            $0.fetchStallSeconds = 2
+            $0.fetchFault = .pauseBehindEngine(partition: 0)
+        }) {
+            // The fault's pause took effect at the end of the first batch: the second is not fetched any more.
+            let paused = observer.state.withLock { $0.pauseLogs.contains { $0.contains("[0]: at offset \(scenario.history) ") } }
+            if paused, produced.withLock({ $0 == nil }) {
+                let result: String
+                do {
+                    try scenario.produce(more, with: producer)
+                    result = "ok"
+                } catch {
+                    result = "\(error)"
+                }
+                produced.withLock { $0 = result }
+            }
+            return observer.state.withLock { $0.delivered >= more.upperBound }
+        }
+        #expect(produced.withLock { $0 } == "ok", "the fault was not injected, or the second batch not produced: \(observer.state.withLock { $0.pauseLogs })")
+        let entries = scenario.logs.entries.withLock { $0 }
+        #expect(entries.contains { $0.message == "fault injection: partition paused behind the engine" })
+        let restarts = entries.filter { $0.message.hasPrefix("partition delivered nothing while it should have") }
+        #expect(!restarts.isEmpty)
+        #expect(restarts.first?.metadata["partition"] == "0")
+        // Restarted at the next offset to handle: the first record of the second batch.
+        #expect(restarts.first?.metadata["from_offset"] == "\(scenario.history)")
+        #expect(observer.state.withLock { $0.fetchRestarts } == restarts.count)
+        #expect(!entries.contains { $0.message.hasPrefix("fetch restart: seek") }, "the restart's seek failed")
+        let handled = handler.state.withLock { $0.handledOffsets }
+        #expect(handled.count == more.upperBound, "every record handled once")
+        #expect(Set(handled) == Set((0..<Int64(more.upperBound))))
+    }
+
+    /// Without the fault, a healthy catch-up followed by an idle stream (every partition at its end) is never
+    /// restarted, however long it idles past the window.
+    @Test func healthyIdlePartitionIsNeverRestarted() throws {
+        let cluster = try MockCluster(brokers: 1)
+        let scenario = try Self.scenario(cluster)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        try scenario.produce(0..<scenario.history, with: producer)
+        let handler = ReachingHandler()
+        let observer = RebuildObserver()
+        let caughtUpAt = Mutex<Date?>(nil)
+        try scenario.runProcessor(group: "fetch-watch-idle", maxRecords: 1_000, handler: handler, observer: observer, configure: {
+            $0.fetchStallSeconds = 2
+        }) {
+            guard observer.state.withLock({ $0.delivered >= scenario.history && $0.caughtUp > 0 }) else { return false }
+            let since = caughtUpAt.withLock { at -> Date in
+                let first = at ?? Date()
+                at = first
+                return first
+            }
+            // Three windows idle at the end of the partition.
+            return Date().timeIntervalSince(since) >= 6
+        }
+        #expect(observer.state.withLock { $0.fetchRestarts } == 0)
+        #expect(handler.state.withLock { $0.handledOffsets.count } == scenario.history)
+    }
+}

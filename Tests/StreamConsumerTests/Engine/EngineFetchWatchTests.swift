@@ -1,0 +1,148 @@
+@testable import StreamConsumer
+import Testing
+
+/// The fetch watch: a partition that should be delivering and stays silent is restarted — and only such a one.
+@Suite struct EngineFetchWatchTests {
+    private let window: UInt64 = 30_000
+
+    /// The benchmark's stalled partition: assigned, nothing committed, resumed, and then nothing at all from
+    /// librdkafka — no record, no end-of-partition.
+    @Test func partitionThatNeverDeliversIsRestartedAtTheResetOffsetAfterTheWindow() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, -2)])])
+        // Measured again from the restart: not restarted on every pass.
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, -2)])])
+        // Once it delivers, it is left alone.
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+    }
+
+    @Test func partitionThatStopsMidStreamIsRestartedAtItsNextOffset() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([3], committed: [3: 100], now: clock.now)
+        engine.handle(partition: 3, offset: 100, outputs: 0, now: clock.now)
+        engine.handle(partition: 3, offset: 101, outputs: 0, now: clock.now)
+        clock.advance(ms: window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(3, 102)])])
+    }
+
+    /// Committed but nothing handled since: the committed offset is its position.
+    @Test func restartOfAPartitionWithACommittedOffsetStartsThere() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(rebuild: false, fetchStallMs: window)
+        engine.activate([2], committed: [2: 40], now: clock.now)
+        clock.advance(ms: window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(2, 40)])])
+    }
+
+    /// At its end and silent: usually idle. Its end is looked up; it is restarted only if the log grew past the
+    /// end librdkafka reported (records it was not given), and asked again only a window later.
+    @Test func silentPartitionAtItsEndIsRestartedOnlyIfItsLogGrew() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0, 1], committed: [0: nil, 1: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        engine.reachedEnd(partition: 0, offset: 1, now: clock.now)
+        engine.reachedEnd(partition: 1, offset: 7, now: clock.now)
+        clock.advance(ms: window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.lookUpEnds([0, 1])])
+        // Partition 0 idle (its log still ends at 1), partition 1 grew: restarted where its end was (nothing
+        // handled), not at the reset offset.
+        #expect(engine.endsLookedUp([0: 1, 1: 9], now: clock.now) == [.restartFetch([at(1, 7)])])
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.lookUpEnds([0, 1])])
+        // Grown past where partition 0's position is: restarted at its next offset to handle.
+        #expect(engine.endsLookedUp([0: 5], now: clock.now) == [.restartFetch([at(0, 1)])])
+        // An answer for a partition that delivered meanwhile restarts nothing.
+        engine.handle(partition: 1, offset: 7, outputs: 0, now: clock.now)
+        #expect(engine.endsLookedUp([1: 9], now: clock.now) == [])
+    }
+
+    /// Back-pressure pauses fetching: silence is expected, and measured again from the resume.
+    @Test func pausedPartitionIsNotRestartedAndItsSilenceCountsFromTheResume() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(maxInflight: 1, fetchStallMs: window)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        let slots = engine.handle(partition: 0, offset: 0, now: clock.now).slots
+        #expect(engine.tick(now: clock.now, idle: false).contains(.pause([0])))
+        clock.advance(ms: 2 * window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        engine.deliver(slots, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true).contains(.resume([0])))
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, 1)])])
+    }
+
+    /// Every broker down: silence is expected, and measured again from the reconnection.
+    @Test func silenceWhileBrokersAreDownDoesNotCount() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        clock.advance(ms: 3 * window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: false) == [])
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, -2)])])
+    }
+
+    @Test func partitionsBeingPreparedAreNotWatched() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        _ = engine.assigned([0], incremental: false, now: clock.now)
+        _ = engine.tick(now: clock.now, idle: true)
+        _ = engine.committedOffsets([0: 500], now: clock.now)
+        #expect(engine.partitions[0]?.phase == .rebuilding)
+        clock.advance(ms: 3 * window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+    }
+
+    @Test func stoppingEngineAndDisabledWatchRestartNothing() {
+        var clock = FakeClock()
+        var off = makeAtLeastOnce(fetchStallMs: 0)
+        off.activate([0], committed: [0: nil], now: clock.now)
+        var draining = makeAtLeastOnce(fetchStallMs: window)
+        draining.activate([0], committed: [0: nil], now: clock.now)
+        draining.stop(now: clock.now)
+        clock.advance(ms: 3 * window)
+        #expect(off.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(draining.checkFetching(now: clock.now, brokersReachable: true) == [])
+    }
+
+    /// `auto.offset.reset=error` and nothing committed or handled: there is no offset to restart from.
+    @Test func partitionWithNoPositionAndNoResetOffsetIsNotRestarted() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window, offsetWhenNothingCommitted: nil)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        clock.advance(ms: window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+    }
+
+    @Test func recordsNotHandledStillCountAsDelivered() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 5, outputs: 0, now: clock.now)
+        clock.advance(ms: window - 1)
+        // Fetched again after a pause (admitted already): not handled, but librdkafka is delivering.
+        #expect(engine.fetched(partition: 0, offset: 3, timestamp: nil, now: clock.now) == .discard)
+        clock.advance(ms: window - 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 1)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, 6)])])
+    }
+}
