@@ -2,10 +2,10 @@ import Crdkafka
 
 /// An `rd_kafka_topic_partition_list_t` that frees itself: the only way the engine's layer builds one.
 ///
-/// The C list is reached only through ``withPointer(_:)``: Swift may release an object right after its last use,
-/// so `call(list.pointer)` lets the list be freed before the call reads it (a temporary certainly is: one test
-/// saw librdkafka log "Application pausing -589090216 partition(s)"). A list freed and partly reused under a
-/// pause, resume or seek would silently skip partitions.
+/// The C list is reached only through ``withPointer(_:)``, which keeps the list alive until librdkafka is done with
+/// it. `call(list.pointer)` would rely on the optimizer not ending `list`'s life at its last use; a temporary's ends
+/// at once — `rd_kafka_pause_partitions(rk, PartitionList(…).pointer)` made librdkafka log "Application pausing
+/// -589090216 partition(s)" and pause nothing.
 final class PartitionList {
     private let pointer: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
 
