@@ -27,6 +27,9 @@ final class PositionBoard: Sendable {
     struct Entry: Sendable, Equatable {
         var position: Int64?
         var committable: Int64?
+        /// The committed offset is still being looked up: a missing position means "not known yet", not
+        /// "nothing committed".
+        var awaitingCommitted = false
     }
 
     private struct State: Sendable {
@@ -71,22 +74,28 @@ final class PositionBoard: Sendable {
                 var low: Int64 = -1
                 var high: Int64 = -1
                 // Cached values from the last fetch response or statistics: no broker round trip.
-                if let consumer = state.consumer,
-                    rd_kafka_get_watermark_offsets(consumer.pointer, topic, id, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
-                    high >= 0
+                if let consumer = state.consumer, let entry,
+                    rd_kafka_get_watermark_offsets(consumer.pointer, topic, id, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR
                 {
-                    // Nothing handled and nothing committed: with auto.offset.reset=earliest every record from
-                    // the log start is still to be handled — a partition that never delivers shows its whole
-                    // length as lag instead of no series at all.
-                    let start: Int64? = startsAtLogStart && low >= 0 ? low : nil
-                    if let from = entry?.committable ?? entry?.position ?? start {
-                        lag = max(0, high - from)
-                    }
+                    lag = Self.lag(entry, low: low, high: high, startsAtLogStart: startsAtLogStart)
                 }
                 return ConsumerPosition.Partition(partition: id, lagRecords: lag, lastHandledTimestamp: state.lastHandled[id])
             }
             return ConsumerPosition(topic: topic, partitions: partitions, oldestFetchedTimestamp: state.oldestFetched)
         }
+    }
+}
+
+extension PositionBoard {
+    /// Records between a partition's position and its high watermark `high`: from the stored (committable)
+    /// offset, else the next offset to handle, else — nothing handled, nothing committed, and auto.offset.reset
+    /// is earliest — from the log start `low`, so a partition that never delivers shows its whole length instead
+    /// of no series. `nil` while unknown (no watermark yet, or the committed offset is still being looked up).
+    static func lag(_ entry: Entry, low: Int64, high: Int64, startsAtLogStart: Bool) -> Int64? {
+        guard high >= 0 else { return nil }
+        let logStart: Int64? = startsAtLogStart && !entry.awaitingCommitted && low >= 0 ? low : nil
+        guard let from = entry.committable ?? entry.position ?? logStart else { return nil }
+        return max(0, high - from)
     }
 }
 

@@ -267,7 +267,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         var entries: [Int32: PositionBoard.Entry] = [:]
         var lastHandled: [Int32: Double] = [:]
         for (id, state) in engine.partitions {
-            entries[id] = PositionBoard.Entry(position: state.position, committable: state.progress.committableOffset)
+            entries[id] = PositionBoard.Entry(
+                position: state.position, committable: state.progress.committableOffset, awaitingCommitted: state.awaitsCommitted
+            )
             if let timestamp = state.lastHandledTimestamp { lastHandled[id] = timestamp }
         }
         var oldest: Double?
