@@ -147,7 +147,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 if !engine.acceptsRecords || stop.isRequested || fatalClientError != nil || (drained && clients.wakeup == nil) {
                     completePipeline()
                 } else {
-                    advancePipeline()
+                    advancePipeline(waiting: false)
                 }
             }
             if !engine.acceptsRecords { keepConsumerAlive() }
