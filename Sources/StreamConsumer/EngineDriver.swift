@@ -147,7 +147,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 if !engine.acceptsRecords || stop.isRequested || fatalClientError != nil || (drained && clients.wakeup == nil) {
                     completePipeline()
                 } else {
-                    advancePipeline(waiting: false)
+                    advancePipeline()
                 }
             }
             if !engine.acceptsRecords { keepConsumerAlive() }
