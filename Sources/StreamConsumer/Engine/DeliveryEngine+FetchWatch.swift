@@ -23,8 +23,14 @@ extension DeliveryEngine {
         var endsWanted: [Int32] = []
         let window = options.fetchStallNanos
         let fallback = options.offsetWhenNothingCommitted
+        // Silence counts only while the loop was there to hear: after a gap of half a window (at least a few of
+        // the driver's one-second looks) since the last check — a handler that hung, a long back-pressure pause
+        // with records waiting — every partition starts again.
+        let tolerance = max(window / 2, Self.fetchCheckGapToleranceNanos)
+        let loopWasAway = lastFetchCheckNanos.map { now &- $0 > tolerance } ?? false
+        lastFetchCheckNanos = now
         partitions.forEachInPlace { id, state in
-            guard brokersReachable else {
+            guard brokersReachable, !loopWasAway else {
                 state.heardNanos = now
                 return
             }
@@ -44,6 +50,9 @@ extension DeliveryEngine {
         if !endsWanted.isEmpty { actions.append(.lookUpEnds(endsWanted.sorted())) }
         return actions
     }
+
+    /// The longest gap between two looks that still counts as the loop listening, for short windows.
+    static var fetchCheckGapToleranceNanos: UInt64 { 3_000_000_000 }
 
     /// The ends asked for by ``EngineAction/lookUpEnds(_:)`` (the log end offset a fetch would stop at: the high
     /// watermark, or the last stable offset when reading committed records). A partition still at the end

@@ -47,6 +47,8 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     var nextGeneration: UInt32 = 0
     /// Partitions whose committed offsets were asked for and not yet reported.
     var lookUpsRequested: Set<Int32> = []
+    /// When the fetch watch last looked (``checkFetching(now:brokersReachable:)``).
+    var lastFetchCheckNanos: UInt64?
 
     init(options: EngineOptions, commits: Commits) {
         self.options = options

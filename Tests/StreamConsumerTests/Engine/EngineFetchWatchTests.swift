@@ -5,25 +5,36 @@ import Testing
 @Suite struct EngineFetchWatchTests {
     private let window: UInt64 = 30_000
 
+    /// Advances the clock by `ms`, letting the watch look once a second as the driver does; returns what it asked
+    /// for on the way.
+    private func watch(
+        _ engine: inout AtLeastOnceEngine, _ clock: inout FakeClock, ms: UInt64, brokersReachable: Bool = true
+    ) -> [EngineAction] {
+        var actions: [EngineAction] = []
+        var left = ms
+        while left > 0 {
+            let step = min(left, 1_000)
+            clock.advance(ms: step)
+            left -= step
+            actions += engine.checkFetching(now: clock.now, brokersReachable: brokersReachable)
+        }
+        return actions
+    }
+
     /// The benchmark's stalled partition: assigned, nothing committed, resumed, and then nothing at all from
     /// librdkafka — no record, no end-of-partition.
     @Test func partitionThatNeverDeliversIsRestartedAtTheResetOffsetAfterTheWindow() {
         var clock = FakeClock()
         var engine = makeAtLeastOnce(fetchStallMs: window)
         engine.activate([0], committed: [0: nil], now: clock.now)
-        clock.advance(ms: window - 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
-        clock.advance(ms: 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, -2)])])
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
+        #expect(watch(&engine, &clock, ms: 1) == [.restartFetch([at(0, -2)])])
         // Measured again from the restart: not restarted on every pass.
-        clock.advance(ms: window - 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
-        clock.advance(ms: 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, -2)])])
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
+        #expect(watch(&engine, &clock, ms: 1) == [.restartFetch([at(0, -2)])])
         // Once it delivers, it is left alone.
         engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
-        clock.advance(ms: window - 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
     }
 
     @Test func partitionThatStopsMidStreamIsRestartedAtItsNextOffset() {
@@ -32,8 +43,7 @@ import Testing
         engine.activate([3], committed: [3: 100], now: clock.now)
         engine.handle(partition: 3, offset: 100, outputs: 0, now: clock.now)
         engine.handle(partition: 3, offset: 101, outputs: 0, now: clock.now)
-        clock.advance(ms: window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(3, 102)])])
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(3, 102)])])
     }
 
     /// Committed but nothing handled since: the committed offset is its position.
@@ -41,8 +51,7 @@ import Testing
         var clock = FakeClock()
         var engine = makeAtLeastOnce(rebuild: false, fetchStallMs: window)
         engine.activate([2], committed: [2: 40], now: clock.now)
-        clock.advance(ms: window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(2, 40)])])
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(2, 40)])])
     }
 
     /// At its end and silent: usually idle. Its end is looked up; it is restarted only if the log grew past the
@@ -54,15 +63,12 @@ import Testing
         engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
         engine.reachedEnd(partition: 0, offset: 1, now: clock.now)
         engine.reachedEnd(partition: 1, offset: 7, now: clock.now)
-        clock.advance(ms: window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.lookUpEnds([0, 1])])
+        #expect(watch(&engine, &clock, ms: window) == [.lookUpEnds([0, 1])])
         // Partition 0 idle (its log still ends at 1), partition 1 grew: restarted where its end was (nothing
         // handled), not at the reset offset.
         #expect(engine.endsLookedUp([0: 1, 1: 9], now: clock.now) == [.restartFetch([at(1, 7)])])
-        clock.advance(ms: window - 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
-        clock.advance(ms: 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.lookUpEnds([0, 1])])
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
+        #expect(watch(&engine, &clock, ms: 1) == [.lookUpEnds([0, 1])])
         // Grown past where partition 0's position is: restarted at its next offset to handle.
         #expect(engine.endsLookedUp([0: 5], now: clock.now) == [.restartFetch([at(0, 1)])])
         // An answer for a partition that delivered meanwhile restarts nothing.
@@ -77,14 +83,11 @@ import Testing
         engine.activate([0], committed: [0: nil], now: clock.now)
         let slots = engine.handle(partition: 0, offset: 0, now: clock.now).slots
         #expect(engine.tick(now: clock.now, idle: false).contains(.pause([0])))
-        clock.advance(ms: 2 * window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(watch(&engine, &clock, ms: 2 * window) == [])
         engine.deliver(slots, now: clock.now)
         #expect(engine.tick(now: clock.now, idle: true).contains(.resume([0])))
-        clock.advance(ms: window - 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
-        clock.advance(ms: 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, 1)])])
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
+        #expect(watch(&engine, &clock, ms: 1) == [.restartFetch([at(0, 1)])])
     }
 
     /// Every broker down: silence is expected, and measured again from the reconnection.
@@ -92,12 +95,9 @@ import Testing
         var clock = FakeClock()
         var engine = makeAtLeastOnce(fetchStallMs: window)
         engine.activate([0], committed: [0: nil], now: clock.now)
-        clock.advance(ms: 3 * window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: false) == [])
-        clock.advance(ms: window - 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
-        clock.advance(ms: 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, -2)])])
+        #expect(watch(&engine, &clock, ms: 3 * window, brokersReachable: false) == [])
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
+        #expect(watch(&engine, &clock, ms: 1) == [.restartFetch([at(0, -2)])])
     }
 
     @Test func partitionsBeingPreparedAreNotWatched() {
@@ -107,8 +107,7 @@ import Testing
         _ = engine.tick(now: clock.now, idle: true)
         _ = engine.committedOffsets([0: 500], now: clock.now)
         #expect(engine.partitions[0]?.phase == .rebuilding)
-        clock.advance(ms: 3 * window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(watch(&engine, &clock, ms: 3 * window) == [])
     }
 
     @Test func stoppingEngineAndDisabledWatchRestartNothing() {
@@ -118,8 +117,7 @@ import Testing
         var draining = makeAtLeastOnce(fetchStallMs: window)
         draining.activate([0], committed: [0: nil], now: clock.now)
         draining.stop(now: clock.now)
-        clock.advance(ms: 3 * window)
-        #expect(off.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(watch(&off, &clock, ms: 3 * window) == [])
         #expect(draining.checkFetching(now: clock.now, brokersReachable: true) == [])
     }
 
@@ -128,8 +126,7 @@ import Testing
         var clock = FakeClock()
         var engine = makeAtLeastOnce(fetchStallMs: window, offsetWhenNothingCommitted: nil)
         engine.activate([0], committed: [0: nil], now: clock.now)
-        clock.advance(ms: window)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(watch(&engine, &clock, ms: window) == [])
     }
 
     @Test func recordsNotHandledStillCountAsDelivered() {
@@ -137,12 +134,27 @@ import Testing
         var engine = makeAtLeastOnce(fetchStallMs: window)
         engine.activate([0], committed: [0: nil], now: clock.now)
         engine.handle(partition: 0, offset: 5, outputs: 0, now: clock.now)
-        clock.advance(ms: window - 1)
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
         // Fetched again after a pause (admitted already): not handled, but librdkafka is delivering.
         #expect(engine.fetched(partition: 0, offset: 3, timestamp: nil, now: clock.now) == .discard)
-        clock.advance(ms: window - 1)
+        #expect(watch(&engine, &clock, ms: window - 1) == [])
+        #expect(watch(&engine, &clock, ms: 1) == [.restartFetch([at(0, 6)])])
+    }
+
+    /// The loop was away (a handler that hung for longer than the window): nothing was heard because nothing was
+    /// listening. Every partition's silence is measured again from the loop's return.
+    @Test func silenceWhileTheLoopWasAwayDoesNotCount() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0], committed: [0: nil], now: clock.now)
         #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
-        clock.advance(ms: 1)
-        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [.restartFetch([at(0, 6)])])
+        // No look for three windows: the loop was busy elsewhere (or hung).
+        clock.advance(ms: 3 * window)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        // Checked every second from here: restarted one window after the loop came back.
+        for _ in 0..<Int(window / 1_000 - 1) {
+            #expect(watch(&engine, &clock, ms: 1_000) == [])
+        }
+        #expect(watch(&engine, &clock, ms: 1_000) == [.restartFetch([at(0, -2)])])
     }
 }
