@@ -10,8 +10,8 @@
 /// ``EngineOptions/fetchStallNanos``. librdkafka delivers one or the other within a fetch round trip; the
 /// window is far longer.
 extension DeliveryEngine {
-    /// Called once per loop pass while no fetched record waits in the driver's backlog (those count as heard
-    /// only when the engine sees them). `brokersReachable`: false while every broker is down — silence is then
+    /// Called by the driver about once a second while no fetched record waits in its backlog (those count as
+    /// heard only when the engine sees them). `brokersReachable`: false while every broker is down — silence is then
     /// expected, and is measured again from the reconnection.
     ///
     /// A silent partition not at its end is restarted at once. One at its end is usually just idle, so its end is
