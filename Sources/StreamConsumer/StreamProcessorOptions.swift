@@ -49,13 +49,14 @@ public struct StreamProcessorOptions: Sendable {
     /// Test-only fault injection (`CONSUMERD_FAULT_PAUSE_PARTITION`); `nil` in production.
     public var fetchFault: FetchFault?
 
-    /// The longest a graceful stop takes after SIGTERM: the output flush, then the final commit and the group
-    /// exit (each bounded), plus one second for the loop to notice the request. Service managers must allow more
-    /// (systemd `TimeoutStopSec`, Kubernetes `terminationGracePeriodSeconds`): the one place this budget is set.
+    /// ``fetchStallSeconds`` for the engine (0: off).
     var fetchStallNanos: UInt64 {
         fetchStallSeconds > 0 ? UInt64(fetchStallSeconds * 1e9) : 0
     }
 
+    /// The longest a graceful stop takes after SIGTERM: the output flush, then the final commit and the group
+    /// exit (each bounded), plus one second for the loop to notice the request. Service managers must allow more
+    /// (systemd `TimeoutStopSec`, Kubernetes `terminationGracePeriodSeconds`): the one place this budget is set.
     public var shutdownBudgetSeconds: Double {
         Double(shutdownFlushTimeoutMs) / 1000 + consumerCloseTimeoutSeconds + 1
     }
