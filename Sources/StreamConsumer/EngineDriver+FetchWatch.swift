@@ -2,12 +2,11 @@ import Crdkafka
 
 /// The fetch watch's restarts, executed with librdkafka (see ``DeliveryEngine/checkFetching(now:brokersReachable:)``).
 extension EngineDriver {
-    /// Asks the engine, at most once a second (the window is at least 2 s), whether a partition that should be
-    /// delivering has gone silent. Not while fetched records wait in the backlog: the engine has not seen them yet.
+    /// Asks the engine whether a partition that should be delivering has gone silent (it looks about once a
+    /// second). Not while fetched records wait in the backlog: the engine has not seen them yet.
     func watchFetching(now: UInt64) {
         if options.fetchFault != nil { injectFetchFault() }
-        guard now &- lastFetchWatchNanos >= Self.fetchWatchIntervalNanos, backlogHead >= backlog.count else { return }
-        lastFetchWatchNanos = now
+        guard backlogHead >= backlog.count else { return }
         let actions = engine.checkFetching(now: now, brokersReachable: brokerReachable != false)
         if !actions.isEmpty { execute(actions) }
     }
@@ -65,9 +64,6 @@ extension EngineDriver {
 
     /// Bounds the end look-up, which runs on the loop (well inside the liveness window).
     static var endLookUpTimeoutMs: Int32 { 2_000 }
-
-    /// How often the fetch watch looks (a pass over every partition; a second is far below the shortest window).
-    static var fetchWatchIntervalNanos: UInt64 { 1_000_000_000 }
 
     /// How long a restart waits for librdkafka to confirm its seeks (a local operation: no broker round trip).
     static var restartSeekTimeoutMs: Int32 { 2_000 }

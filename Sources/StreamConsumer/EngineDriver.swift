@@ -55,8 +55,6 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var brokerReachable: Bool?
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
-    /// When the fetch watch last ran.
-    var lastFetchWatchNanos: UInt64 = 0
     /// ``StreamProcessorOptions/fetchFault`` was applied (once).
     var fetchFaultInjected = false
     private let started = Atomic<Bool>(false)

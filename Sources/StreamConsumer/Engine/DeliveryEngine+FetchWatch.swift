@@ -10,8 +10,8 @@
 /// ``EngineOptions/fetchStallNanos``. librdkafka delivers one or the other within a fetch round trip; the
 /// window is far longer.
 extension DeliveryEngine {
-    /// Called by the driver about once a second while no fetched record waits in its backlog (those count as
-    /// heard only when the engine sees them). `brokersReachable`: false while every broker is down — silence is then
+    /// Called by the driver on every loop pass while no fetched record waits in its backlog (those count as
+    /// heard only when the engine sees them); it looks at most once per ``fetchCheckIntervalNanos``. `brokersReachable`: false while every broker is down — silence is then
     /// expected, and is measured again from the reconnection.
     ///
     /// A silent partition not at its end is restarted at once. One at its end is usually just idle, so its end is
@@ -19,12 +19,13 @@ extension DeliveryEngine {
     /// the end was is it restarted (``endsLookedUp(_:now:)``).
     mutating func checkFetching(now: UInt64, brokersReachable: Bool) -> [EngineAction] {
         guard options.fetchStallNanos > 0, lifecycle == .running else { return [] }
+        if let last = lastFetchCheckNanos, now &- last < Self.fetchCheckIntervalNanos { return [] }
         var restarts: [PartitionOffset] = []
         var endsWanted: [Int32] = []
         let window = options.fetchStallNanos
         let fallback = options.offsetWhenNothingCommitted
-        // Silence counts only while the loop was there to hear: after a gap of half a window (at least a few of
-        // the driver's one-second looks) since the last check — a handler that hung, a long back-pressure pause
+        // Silence counts only while the loop was there to hear: after a gap of half a window (at least a few
+        // looks) since the last one — a handler that hung, a long back-pressure pause
         // with records waiting — every partition starts again.
         let tolerance = max(window / 2, Self.fetchCheckGapToleranceNanos)
         let loopWasAway = lastFetchCheckNanos.map { now &- $0 > tolerance } ?? false
@@ -50,6 +51,9 @@ extension DeliveryEngine {
         if !endsWanted.isEmpty { actions.append(.lookUpEnds(endsWanted.sorted())) }
         return actions
     }
+
+    /// How often the watch looks (a pass over every partition; a second is far below the shortest window).
+    static var fetchCheckIntervalNanos: UInt64 { 1_000_000_000 }
 
     /// The longest gap between two looks that still counts as the loop listening, for short windows.
     static var fetchCheckGapToleranceNanos: UInt64 { 3_000_000_000 }

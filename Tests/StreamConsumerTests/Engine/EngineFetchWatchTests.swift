@@ -157,4 +157,18 @@ import Testing
         }
         #expect(watch(&engine, &clock, ms: 1_000) == [.restartFetch([at(0, -2)])])
     }
+
+    /// The driver asks on every loop pass; the watch looks at most once a second.
+    @Test func watchLooksAtMostOncePerInterval() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        clock.advance(ms: 500)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(engine.lastFetchCheckNanos == clock.now - 500 * millis, "a look half a second after the last")
+        clock.advance(ms: 500)
+        #expect(engine.checkFetching(now: clock.now, brokersReachable: true) == [])
+        #expect(engine.lastFetchCheckNanos == clock.now)
+    }
 }
