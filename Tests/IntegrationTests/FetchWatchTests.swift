@@ -7,20 +7,11 @@ import Testing
 /// pause flag out of step with the engine's view, which is what left a partition silent in one benchmark
 /// catch-up (docs/PERFORMANCE.md, "Session 7") — is restarted, and every record is answered.
 @Suite(.serialized) struct FetchWatchTests {
-    static func scenario(_ cluster: MockCluster) throws -> RebuildScenario {
-        try cluster.createTopic(RebuildScenario.topics.input, partitions: 1)
-        try cluster.createTopic(RebuildScenario.topics.output, partitions: 1)
-        try cluster.createTopic(RebuildScenario.topics.deadLetter, partitions: 1)
-        var scenario = RebuildScenario(bootstrap: cluster.bootstrapServers)
-        scenario.history = 200
-        return scenario
-    }
-
     /// Caught up, then paused behind the engine; more records arrive. They are never fetched — until the watch
     /// finds the partition silent at an end the log has grown past, and restarts it.
     @Test func partitionPausedBehindTheEngineIsRestartedAndEveryRecordAnswered() throws {
         let cluster = try MockCluster(brokers: 1)
-        var scenario = try Self.scenario(cluster)
+        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
         // librdkafka applies a pause asynchronously; its debug line says when, and at which offset.
         scenario.clientProperties = [KafkaProperty(name: "debug", value: "topic", source: "test")]
         let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
@@ -66,7 +57,7 @@ import Testing
     /// restarted, however long it idles past the window.
     @Test func healthyIdlePartitionIsNeverRestarted() throws {
         let cluster = try MockCluster(brokers: 1)
-        let scenario = try Self.scenario(cluster)
+        let scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
         let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
         try scenario.produce(0..<scenario.history, with: producer)
         let handler = ReachingHandler()

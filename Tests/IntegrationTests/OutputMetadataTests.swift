@@ -7,18 +7,9 @@ import Testing
 /// group: without it, librdkafka looks an unseen topic up by a once-a-second timer, and the first outputs wait in
 /// its unassigned queue meanwhile (the throughput figures in docs/PERFORMANCE.md, "Session 7").
 @Suite(.serialized) struct OutputMetadataTests {
-    static func scenario(_ cluster: MockCluster) throws -> RebuildScenario {
-        try cluster.createTopic(RebuildScenario.topics.input, partitions: 2)
-        try cluster.createTopic(RebuildScenario.topics.output, partitions: 3)
-        try cluster.createTopic(RebuildScenario.topics.deadLetter, partitions: 1)
-        var scenario = RebuildScenario(bootstrap: cluster.bootstrapServers)
-        scenario.history = 50
-        return scenario
-    }
-
     @Test func outputTopicsAreLookedUpBeforeTheFirstRecordIsHandled() throws {
         let cluster = try MockCluster(brokers: 1)
-        let scenario = try Self.scenario(cluster)
+        let scenario = try RebuildScenario(cluster: cluster, inputPartitions: 2, outputPartitions: 3, history: 50)
         let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
         try scenario.produce(0..<scenario.history, with: producer)
         let handler = ReachingHandler()
@@ -40,7 +31,7 @@ import Testing
     /// is back every record is answered.
     @Test func aLookUpThatFailsAtStartUpDelaysNothingBeyondItsBudget() throws {
         let cluster = try MockCluster(brokers: 1)
-        let scenario = try Self.scenario(cluster)
+        let scenario = try RebuildScenario(cluster: cluster, inputPartitions: 2, outputPartitions: 3, history: 50)
         let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
         try scenario.produce(0..<scenario.history, with: producer)
         try cluster.setBrokerDown(1)

@@ -91,6 +91,18 @@ final class RebuildObserver: StreamObserver {
     func fetchRestarted(partitions: Int) { state.withLock { $0.fetchRestarts += partitions } }
 }
 
+extension RebuildScenario {
+    /// A scenario on `cluster`, whose three topics it creates (the dead-letter topic with one partition), with
+    /// `history` records to produce.
+    init(cluster: MockCluster, inputPartitions: Int, outputPartitions: Int, history: Int) throws {
+        try cluster.createTopic(Self.topics.input, partitions: inputPartitions)
+        try cluster.createTopic(Self.topics.output, partitions: outputPartitions)
+        try cluster.createTopic(Self.topics.deadLetter, partitions: 1)
+        self.init(bootstrap: cluster.bootstrapServers)
+        self.history = history
+    }
+}
+
 /// A rebuild scenario: `history` records produced to a one-partition topic (Kafka timestamps 1 s apart), all
 /// processed and committed by a first processor; then `backlog` more; then a second processor in the same group
 /// rebuilds the state before the committed offset and handles the backlog.
