@@ -48,8 +48,7 @@ extension EngineDriver {
     /// or the last stable offset when reading committed records, as the consumer's isolation level says).
     /// Partitions whose look-up failed are left out: the watch asks again after its next window.
     func lookUpEnds(_ ids: [Int32]) -> [Int32: Int64] {
-        // Offset -1 asks ListOffsets for the latest offset.
-        let list = PartitionList(topic: options.topics.input, partitions: ids, offset: -1)
+        let list = PartitionList(topic: options.topics.input, partitions: ids, offset: PartitionOffset.end)
         let error = list.withPointer { rd_kafka_offsets_for_times(consumer, $0, Self.endLookUpTimeoutMs) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             logger.debug("fetch watch: partition ends not read", metadata: ["error": "\(KafkaError.text(error))", "partitions": "\(ids)"])

@@ -55,8 +55,8 @@ public struct KafkaSettings: Sendable, Equatable {
     /// beginning or end; `nil` for `error`.
     var logicalStartOffset: Int64? {
         switch autoOffsetReset {
-        case "earliest", "smallest", "beginning": -2  // RD_KAFKA_OFFSET_BEGINNING
-        case "latest", "largest", "end": -1  // RD_KAFKA_OFFSET_END
+        case "earliest", "smallest", "beginning": PartitionOffset.beginning
+        case "latest", "largest", "end": PartitionOffset.end
         default: nil
         }
     }

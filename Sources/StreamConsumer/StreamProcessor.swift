@@ -36,7 +36,7 @@ public final class StreamProcessor: Sendable {
         ) {
             try TopicReader(bootstrapServers: bootstrapServers, topic: input, properties: readerProperties)
         }
-        let board = PositionBoard(topic: input, consumer: clients.consumer, startsAtLogStart: settings.logicalStartOffset == -2)
+        let board = PositionBoard(topic: input, consumer: clients.consumer, startsAtLogStart: settings.logicalStartOffset == PartitionOffset.beginning)
         self.board = board
         let engineOptions = EngineOptions(
             maxInflight: options.maxInflight,

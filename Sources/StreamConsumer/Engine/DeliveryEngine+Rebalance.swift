@@ -35,7 +35,7 @@ extension DeliveryEngine {
             let offset = committed[id] ?? nil
             if rewind {
                 // The seek replaces any position a held record would have asked for.
-                seeks.append(PartitionOffset(partition: id, offset: offset ?? Self.offsetBeginning))
+                seeks.append(PartitionOffset(partition: id, offset: offset ?? PartitionOffset.beginning))
                 partitions[id]?.heldFrom = nil
                 partitions[id]?.rewound = true
             }
@@ -58,9 +58,6 @@ extension DeliveryEngine {
         if !reset.isEmpty { actions.insert(.resetState(reset), at: 0) }
         return actions
     }
-
-    /// librdkafka's logical offset "beginning" (`RD_KAFKA_OFFSET_BEGINNING`).
-    static var offsetBeginning: Int64 { -2 }
 
     /// The rebuild of `partition` ended (completely or not: processing goes on either way).
     mutating func rebuildFinished(partition: Int32, now: UInt64) {

@@ -4,6 +4,11 @@ struct PartitionOffset: Equatable, Sendable, CustomStringConvertible {
     var offset: Int64
 
     var description: String { "\(partition)@\(offset)" }
+
+    /// librdkafka's logical offsets (`RD_KAFKA_OFFSET_BEGINNING`, `RD_KAFKA_OFFSET_END`): the log's start, and its
+    /// end (for ListOffsets, the latest offset).
+    static let beginning: Int64 = -2
+    static let end: Int64 = -1
 }
 
 /// What the engine asks the Kafka layer to do. The engine decides; the layer (``StreamProcessor``) only executes,

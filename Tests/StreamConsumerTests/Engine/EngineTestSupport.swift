@@ -18,7 +18,7 @@ let millis: UInt64 = 1_000_000
 
 func makeAtLeastOnce(
     maxInflight: Int = 100, retryInitialMs: UInt64 = 100, retryMaximumMs: UInt64 = 800, rebuild: Bool = true,
-    fetchStallMs: UInt64 = 0, offsetWhenNothingCommitted: Int64? = AtLeastOnceEngine.offsetBeginning
+    fetchStallMs: UInt64 = 0, offsetWhenNothingCommitted: Int64? = PartitionOffset.beginning
 ) -> AtLeastOnceEngine {
     AtLeastOnceEngine(
         options: .init(
