@@ -46,7 +46,8 @@ public enum MetricCatalog {
     public static let lagSeconds = Family(
         name: "volatility_consumer_lag_seconds",
         help: "Seconds between now and the Kafka timestamp (CreateTime) of the oldest input record waiting to be "
-            + "handled (of the last handled record while the waiting ones are not fetched yet), computed at every "
+            + "handled (of the last handled record while the waiting ones are not fetched yet; since the partition's "
+            + "assignment while nothing was handled from it, e.g. during a state rebuild), computed at every "
             + "scrape so it keeps growing while the consumer is stalled or paused; 0 when nothing waits."
     )
     public static let processingRate = Family(

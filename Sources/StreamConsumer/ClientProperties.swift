@@ -18,12 +18,16 @@ public enum ClientProperties {
             KafkaProperty(name: "enable.partition.eof", value: "true", source: "consumerd"),
             KafkaProperty(name: "client.id", value: "consumerd", source: "consumerd"),
             KafkaProperty(name: "fetch.wait.max.ms", value: settings.performanceProfile.fetchWaitMaxMs, source: "PERFORMANCE_PROFILE"),
-            // librdkafka's prefetch limits stay at its defaults apart from this count (queued.max.messages.kbytes
-            // 64 MiB). Version 2.0.2 stops fetching every partition for a fixed 1 s once the consumer queue holds
-            // either limit, which costs a catch-up 0.2–0.45 s per cycle. Larger limits (1,000,000 records,
-            // 128 MiB) remove that stall but add 60–90 MiB of peak memory to a catch-up and have not been through
-            // the whole suite on their own: measured, not the default (docs/PERFORMANCE.md, "Session 7").
-            KafkaProperty(name: "queued.min.messages", value: "100000", source: "consumerd"),
+            // The prefetch (librdkafka's queue of fetched records, shared by all partitions) holds about a second
+            // of catch-up. Version 2.0.2 stops fetching *every* partition once that queue reaches either limit,
+            // and looks again only when its broker thread next wakes, up to 1 s later (`fetch.queue.backoff.ms`
+            // came in 2.1). With the library's 100,000 records / 64 MiB a catch-up drains the queue in ~0.7 s and
+            // then waits out the rest of the second; 128 MiB lasts a second at ~250k records/s of 500-byte ticks.
+            // Measured (docs/PERFORMANCE.md, "Session 9"): a 300k-record catch-up 146–156k -> 182–204k
+            // records/s, peak RSS 198–216 -> 271–286 MiB. The record count bounds librdkafka's per-message
+            // overhead when records are small (300,000 x ~0.3 KiB); operators can change both.
+            KafkaProperty(name: "queued.min.messages", value: "300000", source: "consumerd"),
+            KafkaProperty(name: "queued.max.messages.kbytes", value: "131072", source: "consumerd"),
             KafkaProperty(
                 name: "statistics.interval.ms",
                 value: String(settings.statisticsIntervalMs),

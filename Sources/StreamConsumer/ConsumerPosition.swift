@@ -14,6 +14,9 @@ public struct ConsumerPosition: Sendable, Equatable {
         /// Kafka timestamp (epoch seconds) of the last record handled from this partition, kept across
         /// re-assignments.
         public var lastHandledTimestamp: Double?
+        /// Wall-clock time (epoch seconds) the current assignment began: with nothing handled yet (committed
+        /// offset being looked up, state being rebuilt), the records waiting in it have waited at least since.
+        public var assignedTimestamp: Double?
     }
 
     public var topic: String
@@ -30,12 +33,22 @@ final class PositionBoard: Sendable {
         /// The committed offset is still being looked up: a missing position means "not known yet", not
         /// "nothing committed".
         var awaitingCommitted = false
+        /// Wall-clock time (epoch seconds) the current assignment began.
+        var assignedAt: Double?
+    }
+
+    /// A partition's watermarks as some other client saw them (the state rebuild's reader).
+    struct Watermarks: Sendable, Equatable {
+        var low: Int64
+        var high: Int64
     }
 
     private struct State: Sendable {
         var entries: [Int32: Entry] = [:]
         var lastHandled: [Int32: Double] = [:]
         var oldestFetched: Double?
+        /// Watermarks known from elsewhere for partitions the consumer has not fetched from yet.
+        var known: [Int32: Watermarks] = [:]
         /// The consumer handle while it may be asked for watermarks; `nil` once it is being destroyed.
         var consumer: ConsumerHandle?
     }
@@ -53,9 +66,12 @@ final class PositionBoard: Sendable {
 
     /// `lastHandled` holds the partitions that handled a record in their current assignment; the board keeps
     /// each partition's latest across re-assignments.
-    func publish(entries: [Int32: Entry], lastHandled: [Int32: Double], oldestFetched: Double?) {
+    /// `known`: watermarks seen by another client (the state rebuild's reader), used where the consumer has none
+    /// or older ones.
+    func publish(entries: [Int32: Entry], lastHandled: [Int32: Double], oldestFetched: Double?, known: [Int32: Watermarks] = [:]) {
         state.withLock {
             $0.entries = entries
+            $0.known = known
             $0.lastHandled.merge(lastHandled) { _, new in new }
             $0.oldestFetched = oldestFetched
         }
@@ -74,12 +90,17 @@ final class PositionBoard: Sendable {
                 var low: Int64 = -1
                 var high: Int64 = -1
                 // Cached values from the last fetch response or statistics: no broker round trip.
-                if let consumer = state.consumer, let entry,
-                    rd_kafka_get_watermark_offsets(consumer.pointer, topic, id, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR
-                {
-                    lag = Self.lag(entry, low: low, high: high, startsAtLogStart: startsAtLogStart)
+                if let consumer = state.consumer, let entry {
+                    if rd_kafka_get_watermark_offsets(consumer.pointer, topic, id, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        low = -1
+                        high = -1
+                    }
+                    let watermarks = Self.watermarks(consumer: Watermarks(low: low, high: high), known: state.known[id])
+                    lag = Self.lag(entry, low: watermarks.low, high: watermarks.high, startsAtLogStart: startsAtLogStart)
                 }
-                return ConsumerPosition.Partition(partition: id, lagRecords: lag, lastHandledTimestamp: state.lastHandled[id])
+                return ConsumerPosition.Partition(
+                    partition: id, lagRecords: lag, lastHandledTimestamp: state.lastHandled[id], assignedTimestamp: entry?.assignedAt
+                )
             }
             return ConsumerPosition(topic: topic, partitions: partitions, oldestFetchedTimestamp: state.oldestFetched)
         }
@@ -87,6 +108,14 @@ final class PositionBoard: Sendable {
 }
 
 extension PositionBoard {
+    /// The watermarks a partition's lag is counted against: the consumer's own (`-1` where it has none), or those
+    /// another client saw where they are newer (a higher high watermark) — the state rebuild's reader fetches
+    /// partitions the consumer keeps paused until their rebuild ends.
+    static func watermarks(consumer: Watermarks, known: Watermarks?) -> Watermarks {
+        guard let known, known.high > consumer.high else { return consumer }
+        return Watermarks(low: consumer.low >= 0 ? consumer.low : known.low, high: known.high)
+    }
+
     /// Records between a partition's position and its high watermark `high`: from the stored (committable)
     /// offset, else the next offset to handle, else — nothing handled, nothing committed, and auto.offset.reset
     /// is earliest — from the log start `low`, so a partition that never delivers shows its whole length instead

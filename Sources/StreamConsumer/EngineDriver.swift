@@ -32,6 +32,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     /// The handler's own thread (``StreamProcessorOptions/handlerThread``, at-least-once), from `run()` on;
     /// `nil`: records are handled one by one on this thread.
     var stage: HandlerStage?
+    /// Watermarks the state rebuild's reader saw, for ``publishPosition(force:)``.
+    var knownWatermarks: [Int32: PositionBoard.Watermarks] = [:]
     /// With a stage: the records admitted in this loop pass, and the decided batch whose outputs are produced.
     var collecting = RecordBatch(id: 0)
     var finishing = RecordBatch(id: 1)
@@ -264,17 +266,28 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         lastPublishNanos = now
         var entries: [Int32: PositionBoard.Entry] = [:]
         var lastHandled: [Int32: Double] = [:]
+        let wallNow = Clock.wallSeconds()
         for (id, state) in engine.partitions {
             entries[id] = PositionBoard.Entry(
-                position: state.position, committable: state.progress.committableOffset, awaitingCommitted: state.awaitsCommitted
+                position: state.position, committable: state.progress.committableOffset, awaitingCommitted: state.awaitsCommitted,
+                assignedAt: wallNow - Double(now &- min(state.assignedNanos, now)) / 1e9
             )
             if let timestamp = state.lastHandledTimestamp { lastHandled[id] = timestamp }
         }
+        // What the rebuild's reader fetched: the consumer itself has fetched nothing yet from partitions paused
+        // for their rebuild. Kept (the highest seen) until the partition goes.
+        for (id, seen) in rebuilder.cachedWatermarks() {
+            knownWatermarks[id] = PositionBoard.Watermarks(low: seen.low, high: max(seen.high, knownWatermarks[id]?.high ?? -1))
+        }
+        // Dropped once the partition handled a record (the consumer has fetched from it by then) or went.
+        let partitions = engine.partitions
+        func stale(_ id: Int32) -> Bool { partitions[id].map { $0.lastHandledTimestamp != nil } ?? true }
+        if knownWatermarks.keys.contains(where: stale) { knownWatermarks = knownWatermarks.filter { !stale($0.key) } }
         var oldest: Double?
         if backlogHead < backlog.count {
             oldest = KafkaMessage.timestampMs(backlog[backlogHead]).map { Double($0) / 1000 }
         }
-        board.publish(entries: entries, lastHandled: lastHandled, oldestFetched: oldest)
+        board.publish(entries: entries, lastHandled: lastHandled, oldestFetched: oldest, known: knownWatermarks)
     }
 
     func setBrokerReachable(_ reachable: Bool) {

@@ -197,6 +197,18 @@ final class StateRebuilder {
         }
     }
 
+    /// The watermarks the replay's reader has seen for the partitions it is rebuilding (from its own fetches): the
+    /// processing consumer has fetched nothing from a partition paused for its rebuild, so without these its lag
+    /// would be unknown until the rebuild ends.
+    func cachedWatermarks() -> [Int32: (low: Int64, high: Int64)] {
+        guard let reader else { return [:] }
+        var watermarks: [Int32: (low: Int64, high: Int64)] = [:]
+        for partition in jobs.keys {
+            if let known = reader.cachedWatermarks(partition: partition) { watermarks[partition] = known }
+        }
+        return watermarks
+    }
+
     private func finish(_ partition: Int32, complete: Bool) -> Finished {
         guard let job = jobs.removeValue(forKey: partition) else { return Finished(partition: partition, records: 0, seconds: 0) }
         reassign = true

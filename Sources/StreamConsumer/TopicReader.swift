@@ -198,6 +198,16 @@ public final class TopicReader {
         return (low, high)
     }
 
+    /// The watermarks of `partition` librdkafka cached from this reader's fetches (no broker round trip), or `nil`
+    /// when it has fetched nothing from it yet.
+    func cachedWatermarks(partition: Int32) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        guard rd_kafka_get_watermark_offsets(client, topic, partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0
+        else { return nil }
+        return (low, high)
+    }
+
     /// Returns the records that arrive within `timeoutMs` (at most `maxRecords`).
     public func poll(timeoutMs: Int32, maxRecords: Int = 10_000) -> [ReadRecord] {
         var records: [ReadRecord] = []

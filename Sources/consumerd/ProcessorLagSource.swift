@@ -11,16 +11,22 @@ final class ProcessorLagSource: LagSource {
     }
 
     func lagSnapshot() -> LagSnapshot {
-        let position = processor.currentPosition()
+        Self.snapshot(processor.currentPosition())
+    }
+
+    /// The scrape's view of `position`: partitions whose lag is known, and since when the oldest waiting record
+    /// has waited (at least).
+    static func snapshot(_ position: ConsumerPosition) -> LagSnapshot {
         var partitions: [LagSnapshot.Partition] = []
         var waitingSince: Double?
         for partition in position.partitions {
             guard let lag = partition.lagRecords else { continue }
             partitions.append(LagSnapshot.Partition(topic: position.topic, partition: Int(partition.partition), lagRecords: lag))
             // Records wait behind the last one handled: the age of that one bounds theirs (a stalled or paused
-            // partition's lag then grows with the clock).
-            if lag > 0, let last = partition.lastHandledTimestamp {
-                waitingSince = min(waitingSince ?? last, last)
+            // partition's lag then grows with the clock). With nothing handled from it yet (its committed offset
+            // being looked up, its state being rebuilt), they have waited at least since it was assigned.
+            if lag > 0, let since = partition.lastHandledTimestamp ?? partition.assignedTimestamp {
+                waitingSince = min(waitingSince ?? since, since)
             }
         }
         let oldest = position.oldestFetchedTimestamp.map { fetched in min(fetched, waitingSince ?? fetched) } ?? waitingSince

@@ -25,15 +25,19 @@ import Testing
         ].merging(extra) { _, new in new })
     }
 
-    /// Waits until the daemon has handled everything: ready, nothing in flight, caught up, counters still.
+    /// Waits until the daemon has handled everything: ready, nothing in flight, caught up — every assigned
+    /// partition's lag known and 0, no waiting record's age — and counters still.
     static func waitUntilDrained(_ metricsAddress: String, timeoutSeconds: Double = 180) -> Bool {
         var lastProcessed = -1.0
         var stableSince = Date.distantFuture
         return waitUntil(timeoutSeconds: timeoutSeconds) {
             let text = httpGet("http://\(metricsAddress)/metrics")?.body ?? ""
+            let lagSeries = text.split(separator: "\n").filter { $0.hasPrefix("volatility_consumer_lag_records{") }
             guard metricValue(text, "volatility_consumer_ready") == 1,
                 metricValue(text, "volatility_consumer_inflight_records") == 0,
                 metricValue(text, "volatility_consumer_lag_seconds") == 0,
+                let assigned = metricValue(text, "volatility_consumer_assigned_partitions"), assigned > 0,
+                lagSeries.count == Int(assigned), lagSeries.allSatisfy({ $0.hasSuffix(" 0") || $0.hasSuffix(" 0.0") }),
                 let processed = metricValue(text, "volatility_consumer_messages_processed_total")
             else {
                 stableSince = .distantFuture
@@ -71,7 +75,10 @@ import Testing
         let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
         print("kill -9 × \(cycles): inputs \(audit.inputs) (produced \(produced)), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
         #expect(audit.inputs == produced, "the broker dropped input (retention): the audit would be meaningless")
-        #expect(audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0, "\(audit)")
+        #expect(
+            audit.lost.count == 0 && audit.mismatched.count == 0 && audit.unexpected.count == 0,
+            "\(audit)\nthe final daemon's log: \(last.stderr.suffix(3000))"
+        )
         #expect(last.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
     }
 

@@ -27,3 +27,30 @@ import Testing
         #expect(PositionBoard.lag(Entry(position: 5, committable: 5), low: 0, high: -1, startsAtLogStart: true) == nil)
     }
 }
+
+/// Watermarks from the state rebuild's reader stand in for the consumer's own while it has fetched nothing from a
+/// partition it keeps paused for its rebuild (every partition of a restarted instance had no lag series, or only
+/// some had one, until the rebuild ended).
+@Suite struct KnownWatermarkTests {
+    typealias Watermarks = PositionBoard.Watermarks
+
+    @Test func theReadersWatermarksStandInUntilTheConsumerHasNewerOnes() {
+        let none = Watermarks(low: -1, high: -1)
+        let reader = Watermarks(low: 0, high: 2_925)
+        #expect(PositionBoard.watermarks(consumer: none, known: reader) == reader)
+        #expect(PositionBoard.watermarks(consumer: none, known: nil) == none)
+        // The consumer fetched since and knows more: its own win.
+        let fetched = Watermarks(low: 0, high: 3_100)
+        #expect(PositionBoard.watermarks(consumer: fetched, known: reader) == fetched)
+        // It knows its log start but an older end: the newer end, its own start.
+        #expect(PositionBoard.watermarks(consumer: Watermarks(low: 12, high: 2_000), known: reader) == Watermarks(low: 12, high: 2_925))
+    }
+
+    /// A restarted instance rebuilding a partition committed at 1,200 whose log ends at 2,925: 1,725 records
+    /// wait, where before it reported no lag at all.
+    @Test func aPartitionBeingRebuiltShowsWhatWaitsBehindItsCommittedOffset() {
+        let rebuilding = PositionBoard.Entry(position: 1_200, committable: nil)
+        let watermarks = PositionBoard.watermarks(consumer: Watermarks(low: -1, high: -1), known: Watermarks(low: 0, high: 2_925))
+        #expect(PositionBoard.lag(rebuilding, low: watermarks.low, high: watermarks.high, startsAtLogStart: false) == 1_725)
+    }
+}

@@ -16,7 +16,7 @@ extension DeliveryEngine {
         }
         for id in ids {
             nextGeneration &+= 1
-            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: false))
+            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: false), assignedNanos: now)
             lookUpsRequested.remove(id)
         }
         if !ids.isEmpty { actions.append(.pause(ids.sorted())) }
@@ -115,7 +115,7 @@ extension DeliveryEngine {
         var rewound: [Int32] = []
         for id in commits.transactionAborted() where partitions[id] != nil {
             nextGeneration &+= 1
-            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: true))
+            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: true), assignedNanos: now)
             lookUpsRequested.remove(id)
             rewound.append(id)
         }

@@ -32,13 +32,17 @@ struct PartitionState: Equatable, Sendable {
     var rewound = false
     /// Kafka timestamp (epoch seconds) of the last handled record.
     var lastHandledTimestamp: Double?
+    /// When this assignment (or rewind) began: records that wait in a partition nothing was handled from yet
+    /// have waited at least this long (the lag's age while the committed offset is looked up or state rebuilt).
+    var assignedNanos: UInt64
     /// When librdkafka last delivered anything for it (a record, handled or not, or its end), or when it last
     /// resumed fetching: how long it has been silent.
     var heardNanos: UInt64 = 0
 
-    init(generation: UInt32, phase: Phase) {
+    init(generation: UInt32, phase: Phase, assignedNanos: UInt64) {
         self.generation = generation
         self.phase = phase
+        self.assignedNanos = assignedNanos
         self.progress = PartitionProgress(generation: generation)
         self.fetchPaused = true
     }
