@@ -47,7 +47,8 @@ import Testing
         // Restarted at the next offset to handle: the first record of the second batch.
         #expect(restarts.first?.metadata["from_offset"] == "\(scenario.history)")
         #expect(observer.state.withLock { $0.fetchRestarts } == restarts.count)
-        #expect(!entries.contains { $0.message.hasPrefix("fetch restart: seek") }, "the restart's seek failed")
+        let seekFailures = entries.filter { $0.message.hasPrefix("fetch restart: seek") }
+        #expect(seekFailures.isEmpty, "the restart's seek failed: \(seekFailures.map { "\($0.message) \($0.metadata)" })")
         let handled = handler.state.withLock { $0.handledOffsets }
         #expect(handled.count == more.upperBound, "every record handled once")
         #expect(Set(handled) == Set((0..<Int64(more.upperBound))))
