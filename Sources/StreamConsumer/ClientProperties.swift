@@ -24,8 +24,8 @@ public enum ClientProperties {
             // came in 2.1). With the library's 100,000 records / 64 MiB a catch-up drains the queue in ~0.7 s and
             // then waits out the rest of the second; 128 MiB lasts a second at ~250k records/s of 500-byte ticks.
             // Measured (docs/PERFORMANCE.md, "Session 9"): a 300k-record catch-up 146–156k -> 182–204k
-            // records/s, peak RSS 198–216 -> 271–286 MiB. The record count bounds librdkafka's per-message
-            // overhead when records are small (300,000 x ~0.3 KiB); operators can change both.
+            // records/s, peak RSS 198–216 -> 271–286 MiB. The record count bounds the queue when records are small
+            // (librdkafka's per-message overhead is not in the byte count); operators can change both.
             KafkaProperty(name: "queued.min.messages", value: "300000", source: "consumerd"),
             KafkaProperty(name: "queued.max.messages.kbytes", value: "131072", source: "consumerd"),
             KafkaProperty(

@@ -275,11 +275,11 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             if let timestamp = state.lastHandledTimestamp { lastHandled[id] = timestamp }
         }
         // What the rebuild's reader fetched: the consumer itself has fetched nothing yet from partitions paused
-        // for their rebuild. Kept (the highest seen) until the partition goes.
+        // for their rebuild. The highest seen is kept until the partition handled a record (the consumer has
+        // fetched from it by then) or went.
         for (id, seen) in rebuilder.cachedWatermarks() {
             knownWatermarks[id] = PositionBoard.Watermarks(low: seen.low, high: max(seen.high, knownWatermarks[id]?.high ?? -1))
         }
-        // Dropped once the partition handled a record (the consumer has fetched from it by then) or went.
         let partitions = engine.partitions
         func stale(_ id: Int32) -> Bool { partitions[id].map { $0.lastHandledTimestamp != nil } ?? true }
         if knownWatermarks.keys.contains(where: stale) { knownWatermarks = knownWatermarks.filter { !stale($0.key) } }

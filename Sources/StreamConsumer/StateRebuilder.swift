@@ -200,11 +200,13 @@ final class StateRebuilder {
     /// The watermarks the replay's reader has seen for the partitions it is rebuilding (from its own fetches): the
     /// processing consumer has fetched nothing from a partition paused for its rebuild, so without these its lag
     /// would be unknown until the rebuild ends.
-    func cachedWatermarks() -> [Int32: (low: Int64, high: Int64)] {
+    func cachedWatermarks() -> [Int32: PositionBoard.Watermarks] {
         guard let reader else { return [:] }
-        var watermarks: [Int32: (low: Int64, high: Int64)] = [:]
+        var watermarks: [Int32: PositionBoard.Watermarks] = [:]
         for partition in jobs.keys {
-            if let known = reader.cachedWatermarks(partition: partition) { watermarks[partition] = known }
+            if let seen = reader.cachedWatermarks(partition: partition) {
+                watermarks[partition] = PositionBoard.Watermarks(low: seen.low, high: seen.high)
+            }
         }
         return watermarks
     }
