@@ -20,9 +20,12 @@ final class ReachingHandler: RecordHandler {
 
     let state = Mutex(State())
     let stateReachSeconds: Double?
+    /// Time each warm-up takes (a slow replay, to observe the processor while it rebuilds).
+    let warmUpDelayMicros: UInt32
 
-    init(reachSeconds: Double? = 60) {
+    init(reachSeconds: Double? = 60, warmUpDelayMicros: UInt32 = 0) {
         stateReachSeconds = reachSeconds
+        self.warmUpDelayMicros = warmUpDelayMicros
     }
 
     static func value(eventTime: Double) -> [UInt8] { Array(String(eventTime).utf8) }
@@ -39,6 +42,7 @@ final class ReachingHandler: RecordHandler {
     }
 
     func warmUp(_ record: ConsumedRecord) {
+        if warmUpDelayMicros > 0 { usleep(warmUpDelayMicros) }
         let time = eventTime(of: record) ?? .nan
         state.withLock {
             $0.warmedOffsets.append(record.offset)
@@ -148,7 +152,8 @@ struct RebuildScenario {
     /// waits for it to end.
     func runProcessor(
         group: String, maxRecords: Int, handler: ReachingHandler, observer: RebuildObserver,
-        timeoutSeconds: Double = 120, configure: (inout StreamProcessorOptions) -> Void = { _ in }, until: @escaping () -> Bool
+        timeoutSeconds: Double = 120, configure: (inout StreamProcessorOptions) -> Void = { _ in },
+        created: (StreamProcessor) -> Void = { _ in }, until: @escaping () -> Bool
     ) throws {
         var options = StreamProcessorOptions(topics: Self.topics, stateRebuildMaxRecords: maxRecords, stateRebuildTimeoutSeconds: 120)
         configure(&options)
@@ -156,6 +161,7 @@ struct RebuildScenario {
             settings: settings(group: group), bootstrapServers: bootstrap,
             options: options, handler: handler, observer: observer, logger: logs.logger
         )
+        created(processor)
         let finished = Mutex(false)
         let thread = Thread {
             do { try processor.run() } catch { Issue.record("processor failed: \(error)") }
