@@ -53,6 +53,21 @@ load_backlog() {
         2> "$WORK/replay.err"
 }
 
+# preloaded_b_cluster RECORDS PARTITIONS: a cluster with ticks.features (the RECORDS backlog loaded, summaries
+# discarded) and B's output topics, bench.b and bench.b.dlq.
+preloaded_b_cluster() {
+    backlog "$1" > /dev/null
+    start_cluster "$2" ticks.features bench.b bench.b.dlq
+    load_backlog > /dev/null
+}
+
+# b_env GROUP: sets B_ENV to the environment of a consumerd run as B on $BOOTSTRAP — group GROUP, from the log's
+# start, outputs to bench.b and bench.b.dlq, metrics on a free port. Callers put their own variables after it.
+b_env() {
+    B_ENV=(METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" KAFKA_AUTO_OFFSET_RESET=earliest
+        OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=info MODEL_PATH="$MODEL" KAFKA_GROUP_ID="$1")
+}
+
 # start_cluster PARTITIONS TOPIC... : starts `consumerd mock-cluster`, sets BOOTSTRAP and CLUSTER_PID.
 start_cluster() {
     local partitions="$1"; shift

@@ -17,19 +17,16 @@ OUT="$RESULTS/restart-lag-$STAMP.txt"
 read -r -a extra <<< "${EXTRA:-}"
 
 build
-backlog "$RECORDS" > /dev/null
-start_cluster "$PARTITIONS" ticks.features bench.b bench.b.dlq
-load_backlog > /dev/null
+preloaded_b_cluster "$RECORDS" "$PARTITIONS"
 
 group="restart-lag-$STAMP"
 # start_instance NAME: starts consumerd in $group; sets INSTANCE_PID and METRICS (host:port, from its stdout).
 start_instance() {
     local out="$WORK/restart-lag-$1.out"
     : > "$out"
-    env "${extra[@]}" METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-        KAFKA_AUTO_OFFSET_RESET=earliest OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=info \
-        KAFKA_CONF_SESSION_TIMEOUT_MS=3000 KAFKA_CONF_HEARTBEAT_INTERVAL_MS=300 MODEL_PATH="$MODEL" \
-        KAFKA_GROUP_ID="$group" "$CONSUMERD" > "$out" 2> "$WORK/restart-lag-$1.err" &
+    b_env "$group"
+    env "${extra[@]}" "${B_ENV[@]}" KAFKA_CONF_SESSION_TIMEOUT_MS=3000 KAFKA_CONF_HEARTBEAT_INTERVAL_MS=300 \
+        "$CONSUMERD" > "$out" 2> "$WORK/restart-lag-$1.err" &
     INSTANCE_PID=$!
     PIDS+=("$INSTANCE_PID")
     METRICS=""

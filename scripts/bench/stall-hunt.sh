@@ -17,9 +17,7 @@ OUT="$RESULTS/stall-hunt-$STAMP.txt"
 read -r -a extra <<< "${EXTRA:-}"
 
 build
-backlog "$RECORDS" > /dev/null
-start_cluster "$PARTITIONS" ticks.features bench.b bench.b.dlq
-load_backlog > /dev/null
+preloaded_b_cluster "$RECORDS" "$PARTITIONS"
 {
     echo "# stall-hunt $STAMP runs=$N records=$RECORDS partitions=$PARTITIONS deadline=${DEADLINE}s extra=${EXTRA:-none} load $(load)"
     echo "# git: $(git -C "$ROOT" rev-parse --short HEAD)"
@@ -27,9 +25,8 @@ load_backlog > /dev/null
 ok=0; repaired=0; stalled=0; restarts=0
 for i in $(seq 1 "$N"); do
     err="$WORK/stall-hunt-$i.err"
-    env "${extra[@]}" METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-        KAFKA_AUTO_OFFSET_RESET=earliest OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=info \
-        MODEL_PATH="$MODEL" KAFKA_GROUP_ID="hunt-$STAMP-$i" "$CONSUMERD" > /dev/null 2> "$err" &
+    b_env "hunt-$STAMP-$i"
+    env "${extra[@]}" "${B_ENV[@]}" "$CONSUMERD" > /dev/null 2> "$err" &
     pid=$!
     caught=0
     for _ in $(seq 1 $((DEADLINE * 10))); do

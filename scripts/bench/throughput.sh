@@ -70,9 +70,8 @@ run_b() {
     local extra=()
     [ "$label" = C ] && extra=(PROCESSING_GUARANTEE=exactly_once KAFKA_TRANSACTIONAL_ID="bench-c-$STAMP-$i")
     rm -f "$out" "$err"  # never read the previous run's log
-    env "${extra[@]}" METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-        KAFKA_AUTO_OFFSET_RESET=earliest OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=info \
-        MODEL_PATH="$MODEL" KAFKA_GROUP_ID="bench-$label-$STAMP-$i" "$CONSUMERD" > "$out" 2> "$err" &
+    b_env "bench-$label-$STAMP-$i"
+    env "${extra[@]}" "${B_ENV[@]}" "$CONSUMERD" > "$out" 2> "$err" &
     pid=$!
     PIDS+=("$pid")
     while :; do

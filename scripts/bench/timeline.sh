@@ -27,9 +27,8 @@ if [ "$WHO" = a ]; then
     summary="$(env "${extra[@]}" "$PASSTHROUGH" --bootstrap-servers "$BOOTSTRAP" --expect "$RECORDS" --output bench.a \
         --group "timeline-a-$STAMP" 2> "$err")"
 else
-    env "${extra[@]}" METRICS_PORT=0 METRICS_HOST=127.0.0.1 KAFKA_BOOTSTRAP_SERVERS="$BOOTSTRAP" \
-        KAFKA_AUTO_OFFSET_RESET=earliest OUTPUT_TOPIC=bench.b DLQ_TOPIC=bench.b.dlq LOG_LEVEL=info \
-        MODEL_PATH="$MODEL" KAFKA_GROUP_ID="timeline-b-$STAMP" "$CONSUMERD" > /dev/null 2> "$err" &
+    b_env "timeline-b-$STAMP"
+    env "${extra[@]}" "${B_ENV[@]}" "$CONSUMERD" > /dev/null 2> "$err" &
     pid=$!; PIDS+=("$pid")
     until grep -q "records=$RECORDS .*caught up" "$err" 2>/dev/null; do
         kill -0 "$pid" 2>/dev/null || { log "consumerd exited early"; cat "$err" >&2; exit 1; }
