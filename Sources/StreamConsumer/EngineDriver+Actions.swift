@@ -17,7 +17,8 @@ extension EngineDriver {
             list.withPointer { _ = rd_kafka_resume_partitions(consumer, $0) }
             logger.debug("partitions resumed", metadata: ["partitions": "\(ids)"])
         case .lookUpCommitted(let ids):
-            execute(engine.committedOffsets(lookUpCommitted(ids), now: Clock.monotonicNanos()))
+            let found = lookUpCommitted(ids)
+            execute(engine.committedOffsets(found.offsets, failed: found.failed, now: Clock.monotonicNanos()))
         case .seek(let offsets):
             let list = PartitionList(topic: topic, offsets: offsets)
             // Asynchronous (timeout 0): the partitions are paused, the new position applies when they resume.
@@ -77,23 +78,32 @@ extension EngineDriver {
         }
     }
 
-    /// The group's committed offsets (`nil`: none, or the look-up failed; then processing starts with empty
-    /// state where `auto.offset.reset` says).
-    private func lookUpCommitted(_ ids: [Int32]) -> [Int32: Int64?] {
+    /// The group's committed offsets (`nil`: none), and the partitions whose look-up failed (also `nil`). A newly
+    /// assigned partition whose look-up failed starts with empty state where `auto.offset.reset` says; the
+    /// engine rewinds an aborted transaction's partition to the transaction's first offset instead.
+    private func lookUpCommitted(_ ids: [Int32]) -> (offsets: [Int32: Int64?], failed: Set<Int32>) {
         let list = PartitionList(topic: options.topics.input, partitions: ids)
         let error = list.withPointer { rd_kafka_committed(consumer, $0, Self.committedLookUpTimeoutMs) }
-        var result: [Int32: Int64?] = [:]
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            logger.warning("cannot read committed offsets; per-product state starts empty (first outputs may be warm-up skips)", metadata: [
-                "error": "\(KafkaError.text(error))", "partitions": "\(ids)",
+        var offsets: [Int32: Int64?] = [:]
+        var failed: Set<Int32> = []
+        if error == RD_KAFKA_RESP_ERR_NO_ERROR {
+            for entry in list.entries {
+                let ok = entry.error == RD_KAFKA_RESP_ERR_NO_ERROR
+                offsets[entry.partition] = .some(ok && entry.offset >= 0 ? entry.offset : nil)
+                if !ok { failed.insert(entry.partition) }
+            }
+        }
+        for id in ids where offsets[id] == nil {
+            offsets[id] = .some(nil)
+            failed.insert(id)
+        }
+        if !failed.isEmpty {
+            let reason = error == RD_KAFKA_RESP_ERR_NO_ERROR ? "per-partition errors" : KafkaError.text(error)
+            logger.warning("cannot read committed offsets; a new partition's per-product state starts empty (first outputs may be warm-up skips)", metadata: [
+                "error": "\(reason)", "partitions": "\(failed.sorted())",
             ])
-            for id in ids { result[id] = .some(nil) }
-            return result
         }
-        for entry in list.entries {
-            result[entry.partition] = .some(entry.offset >= 0 && entry.error == RD_KAFKA_RESP_ERR_NO_ERROR ? entry.offset : nil)
-        }
-        return result
+        return (offsets, failed)
     }
 
     /// Bounds the committed-offset look-up, which runs on the loop (well inside the liveness window).

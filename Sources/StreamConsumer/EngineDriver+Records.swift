@@ -108,9 +108,7 @@ extension EngineDriver {
                 continue
             }
             let now = Clock.monotonicNanos()
-            // Not produced: at shutdown it is dropped (its input is read again after the restart), otherwise it
-            // is kept and produced again after a back-off.
-            let result: DeliveryResult = error == RD_KAFKA_RESP_ERR__QUEUE_FULL ? .purged : .failed
+            let result = DeliveryResult.refusedProduce(queueFull: error == RD_KAFKA_RESP_ERR__QUEUE_FULL, stopping: stop.isRequested)
             switch engine.delivered(slot: slot, result: result, now: now) {
             case .retry(let record):
                 observer.deliveryFailed(kind: record.kind, error: KafkaError.text(error))

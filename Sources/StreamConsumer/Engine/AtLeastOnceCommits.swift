@@ -44,7 +44,7 @@ struct AtLeastOnceCommits: CommitStrategy {
 
     mutating func transactionCommitted(_ result: TransactionResult, into actions: inout [EngineAction]) {}
 
-    mutating func transactionAborted() -> [Int32] { [] }
+    mutating func transactionAborted() -> [Int32: Int64] { [:] }
 
     /// The watermarks that moved since they were last taken, in partition order.
     private static func takeMoved(_ partitions: inout [Int32: PartitionState], ids: [Int32]?) -> [PartitionOffset] {

@@ -44,6 +44,7 @@ protocol CommitStrategy: Sendable {
     /// The result of a ``EngineAction/commitTransaction(_:)``.
     mutating func transactionCommitted(_ result: TransactionResult, into actions: inout [EngineAction])
 
-    /// The open transaction was aborted; returns the partitions whose inputs must be read again.
-    mutating func transactionAborted() -> [Int32]
+    /// The open transaction was aborted; returns the partitions whose inputs must be read again, each with the
+    /// first offset the transaction admitted there (where reading starts again when no committed offset says).
+    mutating func transactionAborted() -> [Int32: Int64]
 }

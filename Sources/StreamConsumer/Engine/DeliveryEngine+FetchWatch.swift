@@ -42,8 +42,13 @@ extension DeliveryEngine {
             state.heardNanos = now
             if state.atEnd {
                 endsWanted.append(id)
-            } else if let offset = state.position ?? fallback {
+            } else if let offset = state.position ?? (state.startUnknown ? nil : fallback) {
                 restarts.append(PartitionOffset(partition: id, offset: offset))
+            } else {
+                // Nothing handled and its committed offset unknown (the look-up failed): restarting at
+                // `auto.offset.reset`'s position could skip or replay the log. It is paused and looked up again;
+                // a later window restarts it at the offset found.
+                state.phase = .awaitingCommitted(rewind: false)
             }
         }
         var actions: [EngineAction] = []

@@ -24,15 +24,26 @@ extension DeliveryEngine {
     }
 
     /// The committed offsets asked for by ``EngineAction/lookUpCommitted(_:)`` (`nil`: none committed, or the
-    /// look-up failed: processing starts where `auto.offset.reset` says, with empty state).
-    mutating func committedOffsets(_ committed: [Int32: Int64?], now: UInt64) -> [EngineAction] {
+    /// look-up failed — then `failed` holds the partition). A newly assigned partition without one starts where
+    /// `auto.offset.reset` says, with empty state. A partition rewound after an aborted transaction goes back to
+    /// its committed offset or, without one, to the first offset the aborted transaction admitted there — never
+    /// to the log's beginning, which would publish every committed input's outputs again.
+    mutating func committedOffsets(_ committed: [Int32: Int64?], failed: Set<Int32> = [], now: UInt64) -> [EngineAction] {
         var actions: [EngineAction] = []
         var reset: [Int32] = []
         var seeks: [PartitionOffset] = []
         for id in committed.keys.sorted() {
             lookUpsRequested.remove(id)
             guard let state = partitions[id], case .awaitingCommitted(let rewind) = state.phase else { continue }
-            let offset = committed[id] ?? nil
+            var offset = failed.contains(id) ? nil : committed[id] ?? nil
+            // State is rebuilt from the log before a committed position only: a partition without one started
+            // with empty state, and starts so again.
+            var rebuildBefore = offset
+            if rewind, offset == nil, let start = state.rewindTo {
+                offset = start
+                // The look-up failed: the transaction began at the committed offset it could not read.
+                if failed.contains(id) { rebuildBefore = start }
+            }
             if rewind {
                 // The seek replaces any position a held record would have asked for.
                 seeks.append(PartitionOffset(partition: id, offset: offset ?? PartitionOffset.beginning))
@@ -47,9 +58,10 @@ extension DeliveryEngine {
             }
             reset.append(id)
             partitions[id]?.position = offset
-            if options.rebuildEnabled, let offset, offset > 0 {
+            partitions[id]?.startUnknown = !rewind && failed.contains(id)
+            if options.rebuildEnabled, let rebuildBefore, rebuildBefore > 0 {
                 partitions[id]?.phase = .rebuilding
-                actions.append(.rebuild(partition: id, before: offset))
+                actions.append(.rebuild(partition: id, before: rebuildBefore))
             } else {
                 partitions[id]?.phase = .active
             }
@@ -113,9 +125,11 @@ extension DeliveryEngine {
     /// committed offsets with rebuilt state (paused until then), as after a restart.
     mutating func transactionAborted(now: UInt64) -> [EngineAction] {
         var rewound: [Int32] = []
-        for id in commits.transactionAborted() where partitions[id] != nil {
+        let aborted = commits.transactionAborted()
+        for id in aborted.keys.sorted() where partitions[id] != nil {
             nextGeneration &+= 1
             partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: true), assignedNanos: now)
+            partitions[id]?.rewindTo = aborted[id]
             lookUpsRequested.remove(id)
             rewound.append(id)
         }

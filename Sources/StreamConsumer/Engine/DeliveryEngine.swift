@@ -155,6 +155,10 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             return .acknowledged(record)
         case .purged:
             _ = outputs.remove(slot)
+            // Its input is read again, so the input must not be committed: at-least-once never completes it;
+            // exactly-once must not commit the transaction that holds its position (a stop while the producer
+            // queue is full purges outputs of the open transaction, which would then commit without them).
+            if !commits.retriesFailedOutputs, isCurrent(record) { commits.outputFailed() }
             return .dropped(record)
         case .failed:
             guard commits.retriesFailedOutputs, isCurrent(record) else {

@@ -74,6 +74,14 @@ enum DeliveryResult: Equatable, Sendable {
     case failed
     /// The output was purged at shutdown: not delivered and not to be retried.
     case purged
+
+    /// A produce call the producer refused. Only a stop gives up on an output (its input is read again after the
+    /// restart); otherwise — a full queue past a revoke's flush deadline included — it is kept and produced again
+    /// after a back-off. (Giving up there dropped outputs of partitions a cooperative revoke leaves assigned:
+    /// their inputs never completed, so those partitions' offsets stopped moving for good.)
+    static func refusedProduce(queueFull: Bool, stopping: Bool) -> DeliveryResult {
+        queueFull && stopping ? .purged : .failed
+    }
 }
 
 /// What the engine decided about a delivery report.

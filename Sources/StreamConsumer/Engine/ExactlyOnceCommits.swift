@@ -12,6 +12,9 @@ struct ExactlyOnceCommits: CommitStrategy {
         var records = 0
         /// Next input offset per partition consumed in it: committed with it.
         var positions: [Int32: Int64] = [:]
+        /// The first offset admitted per partition: where an abort rewinds to when no committed offset can be
+        /// read (the look-up failed) or none exists (the transaction began at `auto.offset.reset`'s position).
+        var firstOffsets: [Int32: Int64] = [:]
         /// A delivery inside it failed: it must abort.
         var failed = false
     }
@@ -30,7 +33,9 @@ struct ExactlyOnceCommits: CommitStrategy {
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool {
         let begin = transaction == nil
         if begin { transaction = OpenTransaction(startedNanos: now) }
-        transaction?.positions[partition] = offset + 1
+        if transaction?.positions.updateValue(offset + 1, forKey: partition) == nil {
+            transaction?.firstOffsets[partition] = offset
+        }
         transaction?.records += 1
         return begin
     }
@@ -73,8 +78,8 @@ struct ExactlyOnceCommits: CommitStrategy {
         }
     }
 
-    mutating func transactionAborted() -> [Int32] {
-        let partitions = transaction.map { Array($0.positions.keys).sorted() } ?? []
+    mutating func transactionAborted() -> [Int32: Int64] {
+        let partitions = transaction?.firstOffsets ?? [:]
         transaction = nil
         return partitions
     }

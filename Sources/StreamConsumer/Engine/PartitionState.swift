@@ -30,6 +30,12 @@ struct PartitionState: Equatable, Sendable {
     /// Moved back to its committed offset after an aborted transaction: records fetched before it resumes are
     /// older than that move and are not held (the seek already says where to read).
     var rewound = false
+    /// Exactly-once, after an abort: the first offset the aborted transaction admitted here, the rewind's target
+    /// when no committed offset can be read.
+    var rewindTo: Int64?
+    /// The committed-offset look-up failed when it was assigned: until it handles a record, where librdkafka
+    /// fetches from is unknown here (not necessarily `auto.offset.reset`'s position).
+    var startUnknown = false
     /// Kafka timestamp (epoch seconds) of the last handled record.
     var lastHandledTimestamp: Double?
     /// When this assignment (or rewind) began: records that wait in a partition nothing was handled from yet

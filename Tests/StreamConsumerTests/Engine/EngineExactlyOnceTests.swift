@@ -110,18 +110,46 @@ import Testing
         #expect(ticket.sequence == 0)
     }
 
-    @Test func rewindWithoutCommittedOffsetSeeksToTheBeginning() {
+    /// Nothing committed yet (the partition started where `auto.offset.reset` said, e.g. `latest`): the rewind
+    /// goes back to where the aborted transaction began there, with empty state as then — not to the log's
+    /// beginning, which would process records this consumer never started from.
+    @Test func rewindWithoutCommittedOffsetSeeksToTheAbortedTransactionsStart() {
         let clock = FakeClock()
         var engine = makeExactlyOnce()
         engine.activate([3], committed: [3: nil], now: clock.now)
-        let slot = engine.handle(partition: 3, offset: 0, now: clock.now).slots[0]
+        let slot = engine.handle(partition: 3, offset: 40, now: clock.now).slots[0]
+        engine.handle(partition: 3, offset: 41, outputs: 0, now: clock.now)
         _ = engine.delivered(slot: slot, result: .failed, now: clock.now)
         #expect(engine.tick(now: clock.now, idle: false) == [.abortTransaction])
         #expect(engine.transactionAborted(now: clock.now) == [.pause([3])])
         #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([3])])
-        #expect(engine.committedOffsets([3: nil], now: clock.now) == [.resetState([3]), .seek([at(3, -2)])])
+        #expect(engine.committedOffsets([3: nil], now: clock.now) == [.resetState([3]), .seek([at(3, 40)])])
         #expect(engine.partitions[3]?.phase == .active)
         #expect(engine.tick(now: clock.now, idle: true) == [.resume([3])])
+        #expect(engine.fetched(partition: 3, offset: 39, timestamp: nil, now: clock.now) == .discard)
+    }
+
+    /// The committed-offset look-up after an abort fails (the coordinator is away): the rewind still goes to
+    /// the aborted transaction's first offset — the committed position it could not read — and rebuilds the
+    /// state before it. Seeking to the beginning would publish every committed input's outputs again.
+    @Test func rewindWhoseLookUpFailedGoesBackToTheAbortedTransactionsStart() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: 5, 1: 9], now: clock.now)
+        engine.handle(partition: 0, offset: 5, outputs: 0, now: clock.now)
+        engine.handle(partition: 0, offset: 6, outputs: 0, now: clock.now)
+        engine.handle(partition: 1, offset: 9, outputs: 0, now: clock.now)
+        #expect(engine.transactionCommitted(.abortRequired, now: clock.now) == [.abortTransaction])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0, 1])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([0, 1])])
+        let actions = engine.committedOffsets([0: nil, 1: nil], failed: [0, 1], now: clock.now)
+        #expect(actions == [
+            .resetState([0, 1]), .seek([at(0, 5), at(1, 9)]), .rebuild(partition: 0, before: 5), .rebuild(partition: 1, before: 9),
+        ])
+        // A newly assigned partition whose look-up fails starts where librdkafka fetches from, with empty state.
+        _ = engine.assigned([0, 1, 2], incremental: false, now: clock.now)
+        #expect(engine.committedOffsets([2: nil], failed: [2], now: clock.now) == [.resetState([2])])
+        #expect(engine.partitions[2]?.phase == .active)
     }
 
     @Test func rewindOfPartitionsWithoutRebuild() {

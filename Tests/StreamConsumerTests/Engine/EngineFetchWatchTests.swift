@@ -172,3 +172,33 @@ import Testing
         #expect(engine.lastFetchCheckNanos == clock.now)
     }
 }
+
+/// A partition whose committed offset could not be read is never restarted at a guess.
+@Suite struct FetchWatchUnknownStartTests {
+    /// Its look-up failed and it handled nothing: librdkafka fetches from the committed offset this engine could
+    /// not read, so `auto.offset.reset`'s position (the restart for "nothing committed") could replay or skip
+    /// the log. Silent for a window, it is paused and looked up again; a later silence restarts it there.
+    @Test func silentPartitionWithAnUnknownStartIsLookedUpAgainNotRestartedAtTheResetOffset() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(rebuild: false, fetchStallMs: 30_000)
+        _ = engine.assigned([0], incremental: false, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([0])])
+        #expect(engine.committedOffsets([0: nil], failed: [0], now: clock.now) == [.resetState([0])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([0])])
+        var asked: [EngineAction] = []
+        for _ in 0..<30 {
+            clock.advance(ms: 1_000)
+            asked += engine.checkFetching(now: clock.now, brokersReachable: true)
+        }
+        #expect(asked.isEmpty)
+        #expect(engine.partitions[0]?.phase == .awaitingCommitted(rewind: false))
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([0]), .pause([0])])
+        #expect(engine.committedOffsets([0: 70], now: clock.now) == [.resetState([0])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([0])])
+        for _ in 0..<30 {
+            clock.advance(ms: 1_000)
+            asked += engine.checkFetching(now: clock.now, brokersReachable: true)
+        }
+        #expect(asked == [.restartFetch([at(0, 70)])])
+    }
+}

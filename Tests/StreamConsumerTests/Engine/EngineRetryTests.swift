@@ -156,3 +156,41 @@ import Testing
         #expect(engine.tick(now: clock.now, idle: true) == [.resume([1])])
     }
 }
+
+/// A produce the producer refuses with a full queue: given up only at a stop.
+@Suite struct RefusedProduceTests {
+    @Test func onlyAStopGivesUpOnAnOutputTheFullQueueRefused() {
+        #expect(DeliveryResult.refusedProduce(queueFull: true, stopping: true) == .purged)
+        #expect(DeliveryResult.refusedProduce(queueFull: true, stopping: false) == .failed)
+        #expect(DeliveryResult.refusedProduce(queueFull: false, stopping: true) == .failed)
+        #expect(DeliveryResult.refusedProduce(queueFull: false, stopping: false) == .failed)
+    }
+
+    /// A cooperative revoke flushes the pipeline against a deadline; past it, a full queue refuses outputs of
+    /// the partition revoked and of one that stays. The one that stays must still complete: its output is retried
+    /// and its offsets move on. (Refused outputs used to be dropped like a purge: the input never completed and
+    /// the kept partition's stored offset stopped there for good.)
+    @Test func outputRefusedDuringACooperativeRevokeIsRetriedForTheKeptPartition() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(retryInitialMs: 100, retryMaximumMs: 800)
+        engine.activate([0, 1], committed: [0: nil, 1: nil], now: clock.now)
+        let kept = engine.handle(partition: 0, offset: 0, now: clock.now).slots[0]
+        let revoked = engine.handle(partition: 1, offset: 0, now: clock.now).slots[0]
+        let refused = DeliveryResult.refusedProduce(queueFull: true, stopping: false)
+        guard case .retry = engine.delivered(slot: kept, result: refused, now: clock.now),
+            case .retry = engine.delivered(slot: revoked, result: refused, now: clock.now)
+        else {
+            Issue.record("refused outputs are not retried")
+            return
+        }
+        _ = engine.revoked([1], incremental: true, now: clock.now)
+        clock.advance(ms: 100)
+        let due = engine.tick(now: clock.now, idle: true)
+        #expect(due.droppedRetries == [revoked])
+        #expect(due.reproducedSlots == [kept])
+        engine.reproduced(slot: kept, accepted: true, now: clock.now)
+        engine.deliver([kept], now: clock.now)
+        engine.handle(partition: 0, offset: 1, outputs: 0, now: clock.now)
+        #expect(engine.watermark(0) == 2)
+    }
+}

@@ -127,6 +127,36 @@ import Testing
         #expect(engine.finish(now: clock.now) == [])
     }
 
+    /// A stop while the producer queue is full gives the outputs it could not queue back as purged: the
+    /// transaction that holds their inputs' positions must abort, not commit without them.
+    @Test func exactlyOnceOutputPurgedAtStopAbortsTheTransaction() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        let delivered = engine.handle(partition: 0, offset: 0, now: clock.now).slots[0]
+        let purged = engine.handle(partition: 0, offset: 1, now: clock.now).slots[0]
+        engine.deliver([delivered], now: clock.now)
+        engine.stop(now: clock.now)
+        guard case .dropped = engine.delivered(slot: purged, result: .purged, now: clock.now) else {
+            Issue.record("purged output not dropped")
+            return
+        }
+        #expect(engine.finish(now: clock.now) == [.abortTransaction])
+    }
+
+    /// At-least-once: a purged output's input never completes, so its offset is never stored.
+    @Test func atLeastOnceOutputPurgedAtStopKeepsItsInputUncommitted() {
+        let clock = FakeClock()
+        var engine = makeAtLeastOnce()
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        let delivered = engine.handle(partition: 0, offset: 0, now: clock.now).slots[0]
+        let purged = engine.handle(partition: 0, offset: 1, now: clock.now).slots[0]
+        engine.deliver([delivered], now: clock.now)
+        engine.stop(now: clock.now)
+        _ = engine.delivered(slot: purged, result: .purged, now: clock.now)
+        #expect(engine.finish(now: clock.now) == [.storeOffsets([at(0, 1)])])
+    }
+
     @Test func exactlyOnceFinishAfterACommitEmitsNothing() {
         let clock = FakeClock()
         var engine = makeExactlyOnce()
