@@ -110,16 +110,20 @@ extension EngineDriver {
     static var committedLookUpTimeoutMs: Int32 { 5_000 }
 
     private func commitTransaction(_ positions: [PartitionOffset]) {
-        let outcome = Transactions.commit(producer: producer, consumer: consumer, topic: options.topics.input, positions: positions)
+        let outcome = Transactions.commit(
+            producer: producer, consumer: consumer, topic: options.topics.input, positions: positions,
+            offsetsSent: transactionOffsetsSent)
         rd_kafka_poll(producer, 0)  // delivery reports of the committed outputs
         let now = Clock.monotonicNanos()
         switch outcome {
         case .committed:
+            transactionOffsetsSent = false
             observer.offsetsCommitted(success: true, error: nil)
             execute(engine.transactionCommitted(.committed, now: now))
-        case .retriable(let message):
+        case .retriable(let message, let offsetsSent):
+            transactionOffsetsSent = offsetsSent
             observer.offsetsCommitted(success: false, error: message)
-            logger.warning("transaction commit will be retried", metadata: ["error": "\(message)"])
+            logger.warning("transaction commit will be resumed", metadata: ["error": "\(message)"])
             execute(engine.transactionCommitted(.retriable, now: now))
         case .abortRequired(let message):
             observer.offsetsCommitted(success: false, error: message)
@@ -132,7 +136,15 @@ extension EngineDriver {
     }
 
     private func abortTransaction() {
-        if let error = Transactions.abort(producer) {
+        switch Transactions.abort(producer) {
+        case .aborted:
+            transactionOffsetsSent = false
+        case .retriable(let message):
+            // The transaction stays marked failed: the next tick resumes the abort; no record joins it meanwhile.
+            logger.warning("transaction abort will be resumed", metadata: ["error": "\(message)"])
+            engine.transactionAbortTimedOut(now: Clock.monotonicNanos())
+            return
+        case .fatal(let error):
             fail(error)
             return
         }

@@ -40,9 +40,12 @@ extension EngineDriver {
         }
         caughtUpReported = false
         catchUp.recordHandled()
-        if begin, let error = Transactions.begin(producer) {
-            fail(error)
-            return nil
+        if begin {
+            transactionOffsetsSent = false
+            if let error = Transactions.begin(producer) {
+                fail(error)
+                return nil
+            }
         }
         return RecordBatch.Admitted(message: message, ticket: ticket, timestamp: timestamp, timestampMs: timestampMs)
     }

@@ -44,6 +44,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var callbackDepth = 0
     /// Set while the pipeline is emptied inside a revoke: a full producer queue is waited for until then only.
     var produceDeadlineNanos: UInt64?
+    /// Exactly-once: the open transaction's offsets were sent by a commit attempt that then timed out; the next
+    /// attempt resumes the commit alone.
+    var transactionOffsetsSent = false
 
     /// Fetched records not handled yet (back-pressure, or served while waiting for the producer), in order.
     var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []

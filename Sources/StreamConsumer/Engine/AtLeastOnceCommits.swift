@@ -14,6 +14,9 @@ struct AtLeastOnceCommits: CommitStrategy {
     var readsOutputMetadataAtStart: Bool { true }
 
     var wantsPromptTick: Bool { false }
+    var holdsRecords: Bool { false }
+    var pausesFetching: Bool { false }
+    mutating func abortTimedOut() {}
 
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool { false }
 

@@ -22,6 +22,16 @@ protocol CommitStrategy: Sendable {
     /// idle).
     var wantsPromptTick: Bool { get }
 
+    /// Whether admitting records must wait (exactly-once: while the open transaction is being committed or must
+    /// abort).
+    var holdsRecords: Bool { get }
+
+    /// Whether fetching must pause for it (exactly-once: while a commit or abort that timed out is resumed).
+    var pausesFetching: Bool { get }
+
+    /// Exactly-once: the ``EngineAction/abortTransaction`` timed out; the next tick asks for it again.
+    mutating func abortTimedOut()
+
     /// An input record of `partition` at `offset` is about to be handled; returns whether a transaction must be
     /// opened first.
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool

@@ -121,6 +121,12 @@ extension DeliveryEngine {
         return actions
     }
 
+    /// The ``EngineAction/abortTransaction`` timed out (librdkafka goes on with it): asked for again at the next
+    /// tick, fetching paused meanwhile.
+    mutating func transactionAbortTimedOut(now: UInt64) {
+        commits.abortTimedOut()
+    }
+
     /// The open transaction was aborted: its partitions that are still assigned are read again from their
     /// committed offsets with rebuilt state (paused until then), as after a restart.
     mutating func transactionAborted(now: UInt64) -> [EngineAction] {

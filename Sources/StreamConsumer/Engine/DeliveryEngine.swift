@@ -62,7 +62,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// (a handler stage holds them): each is counted as one output to come, so outputs stay within
     /// `maxInflight` plus one loop pass's, as without a stage.
     func acceptsRecords(pending: Int) -> Bool {
-        lifecycle == .running && !congested(pending: pending)
+        lifecycle == .running && !congested(pending: pending) && !commits.holdsRecords
     }
 
     /// ``congested`` with `pending` outputs still to come.
@@ -272,7 +272,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         var pause: [Int32] = []
         var resume: [Int32] = []
         var seeks: [PartitionOffset] = []
-        let wantPaused = lifecycle != .running || congested
+        let wantPaused = lifecycle != .running || congested || commits.pausesFetching
         // Once per loop pass over every partition: in place, so no state is copied (see withPartition).
         partitions.forEachInPlace { id, state in
             switch state.setFetching(pausedUnlessActive: wantPaused) {

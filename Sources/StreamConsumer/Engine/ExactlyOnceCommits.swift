@@ -15,8 +15,14 @@ struct ExactlyOnceCommits: CommitStrategy {
         /// The first offset admitted per partition: where an abort rewinds to when no committed offset can be
         /// read (the look-up failed) or none exists (the transaction began at `auto.offset.reset`'s position).
         var firstOffsets: [Int32: Int64] = [:]
-        /// A delivery inside it failed: it must abort.
+        /// It must abort (a delivery inside it failed, librdkafka asked for an abort, or its partitions were
+        /// lost); an abort that timed out is asked for again at the next tick.
         var failed = false
+        /// Its commit was started and timed out: librdkafka goes on with it in the background and the next tick
+        /// resumes it — with the same positions, so no record joins it meanwhile.
+        var committing = false
+        /// An abort of it timed out: librdkafka goes on with it and the next tick resumes it.
+        var abortTimedOut = false
     }
 
     init(maxRecords: Int, maxAgeMillis: Int) {
@@ -29,6 +35,18 @@ struct ExactlyOnceCommits: CommitStrategy {
     var readsOutputMetadataAtStart: Bool { false }
 
     var wantsPromptTick: Bool { transaction != nil }
+
+    /// A transaction being committed or aborted takes no more records: a produce into it would fail (librdkafka
+    /// refuses messages once its commit began), and records of a doomed one would only be read again.
+    var holdsRecords: Bool { transaction.map { $0.committing || $0.failed } ?? false }
+
+    /// A commit or abort that timed out can take a while to settle: fetching pauses meanwhile, so the records
+    /// polled (kept in the driver's backlog) stay within what librdkafka had prefetched.
+    var pausesFetching: Bool { transaction.map { $0.committing || $0.abortTimedOut } ?? false }
+
+    mutating func abortTimedOut() {
+        transaction?.abortTimedOut = true
+    }
 
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool {
         let begin = transaction == nil
@@ -48,7 +66,9 @@ struct ExactlyOnceCommits: CommitStrategy {
         guard let transaction else { return }
         if transaction.failed {
             actions.append(.abortTransaction)
-        } else if idle || transaction.records >= maxRecords || now &- transaction.startedNanos >= maxAgeNanos {
+        } else if transaction.committing || idle || transaction.records >= maxRecords
+            || now &- transaction.startedNanos >= maxAgeNanos
+        {
             actions.append(.commitTransaction(Self.sorted(transaction.positions)))
         }
     }
@@ -62,6 +82,7 @@ struct ExactlyOnceCommits: CommitStrategy {
     mutating func losing(ids: [Int32], into actions: inout [EngineAction]) {
         // The group moved on: offsets of this generation cannot be committed; the new owner reads them again.
         guard transaction != nil else { return }
+        transaction?.failed = true
         actions.append(.abortTransaction)
     }
 
@@ -73,8 +94,10 @@ struct ExactlyOnceCommits: CommitStrategy {
     mutating func transactionCommitted(_ result: TransactionResult, into actions: inout [EngineAction]) {
         switch result {
         case .committed: transaction = nil
-        case .retriable: break  // the next tick commits again
-        case .abortRequired: actions.append(.abortTransaction)
+        case .retriable: transaction?.committing = true  // the next tick resumes the commit
+        case .abortRequired:
+            transaction?.failed = true
+            actions.append(.abortTransaction)
         }
     }
 

@@ -20,37 +20,66 @@ enum Transactions {
     /// What a commit attempt ended in.
     enum CommitOutcome {
         case committed
-        case retriable(String)
+        /// Timed out (or otherwise retriable): call again. `offsetsSent`: the offsets went with the transaction
+        /// already, so the next attempt resumes `rd_kafka_commit_transaction` alone — calling
+        /// `rd_kafka_send_offsets_to_transaction` while a commit is under way fails with `__CONFLICT` for ever.
+        case retriable(String, offsetsSent: Bool)
         case abortRequired(String)
         case fatal(KafkaError)
     }
 
-    /// Sends `positions` (next offsets of `topic`) with the open transaction and commits it.
+    /// Sends `positions` (next offsets of `topic`) with the open transaction, unless `offsetsSent` says an
+    /// earlier attempt did, and commits it.
     static func commit(
-        producer: OpaquePointer, consumer: OpaquePointer, topic: String, positions: [PartitionOffset]
+        producer: OpaquePointer, consumer: OpaquePointer, topic: String, positions: [PartitionOffset], offsetsSent: Bool
     ) -> CommitOutcome {
-        var failure: OpaquePointer?
-        if !positions.isEmpty {
+        var sent = offsetsSent
+        if !sent, !positions.isEmpty {
             let list = PartitionList(topic: topic, offsets: positions)
             let metadata = rd_kafka_consumer_group_metadata(consumer)
-            failure = list.withPointer { rd_kafka_send_offsets_to_transaction(producer, $0, metadata, Self.callTimeoutMs) }
+            let failure = list.withPointer { rd_kafka_send_offsets_to_transaction(producer, $0, metadata, Self.callTimeoutMs) }
             rd_kafka_consumer_group_metadata_destroy(metadata)
+            if let failure { return outcome(of: failure, operation: "send offsets with a transaction", offsetsSent: false) }
         }
-        if failure == nil {
-            failure = rd_kafka_commit_transaction(producer, Self.callTimeoutMs)
-        }
-        guard let failure else { return .committed }
-        let message = string(fromC: rd_kafka_error_string(failure))
-        if rd_kafka_error_is_fatal(failure) != 0 {
-            return .fatal(KafkaError(operation: "commit a transaction", consuming: failure))
-        }
-        let requiresAbort = rd_kafka_error_txn_requires_abort(failure) != 0
-        rd_kafka_error_destroy(failure)
-        return requiresAbort ? .abortRequired(message) : .retriable(message)
+        sent = true
+        guard let failure = rd_kafka_commit_transaction(producer, Self.callTimeoutMs) else { return .committed }
+        return outcome(of: failure, operation: "commit a transaction", offsetsSent: sent)
     }
 
-    /// `nil` on success.
-    static func abort(_ producer: OpaquePointer) -> KafkaError? {
-        rd_kafka_abort_transaction(producer, Self.callTimeoutMs).map { KafkaError(operation: "abort a transaction", consuming: $0) }
+    /// librdkafka's classification, in the order its transactions example checks it: fatal, then abortable,
+    /// then retriable; an error that is none of them is fatal.
+    private static func outcome(of failure: OpaquePointer, operation: String, offsetsSent: Bool) -> CommitOutcome {
+        if rd_kafka_error_is_fatal(failure) != 0 {
+            return .fatal(KafkaError(operation: operation, consuming: failure))
+        }
+        if rd_kafka_error_txn_requires_abort(failure) != 0 {
+            let message = string(fromC: rd_kafka_error_string(failure))
+            rd_kafka_error_destroy(failure)
+            return .abortRequired(message)
+        }
+        if rd_kafka_error_is_retriable(failure) != 0 {
+            let message = string(fromC: rd_kafka_error_string(failure))
+            rd_kafka_error_destroy(failure)
+            return .retriable(message, offsetsSent: offsetsSent)
+        }
+        return .fatal(KafkaError(operation: operation, consuming: failure))
+    }
+
+    /// What an abort attempt ended in.
+    enum AbortOutcome {
+        case aborted
+        /// Timed out: librdkafka goes on in the background; calling again resumes it.
+        case retriable(String)
+        case fatal(KafkaError)
+    }
+
+    static func abort(_ producer: OpaquePointer) -> AbortOutcome {
+        guard let failure = rd_kafka_abort_transaction(producer, Self.callTimeoutMs) else { return .aborted }
+        if rd_kafka_error_is_fatal(failure) == 0, rd_kafka_error_is_retriable(failure) != 0 {
+            let message = string(fromC: rd_kafka_error_string(failure))
+            rd_kafka_error_destroy(failure)
+            return .retriable(message)
+        }
+        return .fatal(KafkaError(operation: "abort a transaction", consuming: failure))
     }
 }

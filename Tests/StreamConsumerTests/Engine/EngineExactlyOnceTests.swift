@@ -79,7 +79,7 @@ import Testing
             Issue.record("failed output not dropped")
             return
         }
-        #expect(engine.acceptsRecords)  // nothing is retried in this mode
+        #expect(!engine.acceptsRecords)  // nothing is retried in this mode, and a doomed transaction takes no more
         #expect(engine.inflightCount == 1)
         #expect(engine.tick(now: clock.now, idle: true) == [.abortTransaction])
 
@@ -165,18 +165,45 @@ import Testing
         #expect(engine.tick(now: clock.now, idle: true) == [.resume([0, 1])])
     }
 
-    @Test func retriableCommitIsTriedAgainAtTheNextDueTick() {
+    /// A commit that timed out goes on in librdkafka: the next tick resumes it (due or not), with the same
+    /// positions — no record joins the transaction meanwhile, and fetching pauses until it is settled.
+    @Test func retriableCommitIsResumedAtTheNextTickWithNoRecordJoining() {
         let clock = FakeClock()
         var engine = makeExactlyOnce(maxRecords: 1_000, maxAgeMillis: 10_000)
         engine.activate([0], committed: [0: nil], now: clock.now)
         engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        #expect(engine.acceptsRecords)
         #expect(engine.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 1)])])
         #expect(engine.transactionCommitted(.retriable, now: clock.now) == [])
-        #expect(engine.commits.transaction != nil)
-        #expect(engine.tick(now: clock.now, idle: false) == [])  // not due (not idle, young, few records)
-        #expect(engine.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 1)])])
+        #expect(engine.commits.transaction?.committing == true)
+        #expect(!engine.acceptsRecords)
+        // Not idle, young, few records: resumed all the same; fetching pauses while it is settled.
+        #expect(engine.tick(now: clock.now, idle: false) == [.commitTransaction([at(0, 1)]), .pause([0])])
         #expect(engine.transactionCommitted(.committed, now: clock.now) == [])
-        #expect(engine.tick(now: clock.now, idle: true) == [])
+        #expect(engine.acceptsRecords)
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([0])])
+    }
+
+    /// An abort that timed out is resumed at the next tick; a lost assignment's abort too (its positions can
+    /// never be committed, whatever the abort call said).
+    @Test func abortIsAskedForAgainUntilItIsDone() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: 2, 1: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 2, outputs: 0, now: clock.now)
+        #expect(engine.transactionCommitted(.abortRequired, now: clock.now) == [.abortTransaction])
+        // The abort call timed out: asked for again, fetching paused until it is done; partition 1 resumes after.
+        engine.transactionAbortTimedOut(now: clock.now)
+        #expect(!engine.acceptsRecords)
+        #expect(engine.tick(now: clock.now, idle: true) == [.abortTransaction, .pause([0, 1])])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0])])
+        #expect(engine.tick(now: clock.now, idle: true) == [.lookUpCommitted([0]), .resume([1])])
+
+        var losing = makeExactlyOnce()
+        losing.activate([0], committed: [0: nil], now: clock.now)
+        losing.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        #expect(losing.lost([0], incremental: false, now: clock.now).contains(.abortTransaction))
+        #expect(losing.tick(now: clock.now, idle: true) == [.abortTransaction])
     }
 
     @Test func abortRequiredCommitAbortsAndRewinds() {
