@@ -34,6 +34,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var stage: HandlerStage?
     /// Watermarks the state rebuild's reader saw, for ``publishPosition(force:)``.
     var knownWatermarks: [Int32: PositionBoard.Watermarks] = [:]
+    /// When ``refreshPausedEnds(now:)`` last looked.
+    var lastPausedEndsNanos: UInt64 = 0
     /// With a stage: the records admitted in this loop pass, and the decided batch whose outputs are produced.
     var collecting = RecordBatch(id: 0)
     var finishing = RecordBatch(id: 1)
@@ -126,6 +128,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             let passStart = Clock.monotonicNanos()
             execute(engine.tick(now: passStart, idle: idle))
             watchFetching(now: passStart)
+            refreshPausedEnds(now: passStart)
             var handled = 0
             var drained = false
             while handled < Self.batchLimit, engine.acceptsRecords(pending: pipelineHeld), fatalClientError == nil {
@@ -277,15 +280,17 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             )
             if let timestamp = state.lastHandledTimestamp { lastHandled[id] = timestamp }
         }
-        // What the rebuild's reader fetched: the consumer itself has fetched nothing yet from partitions paused
-        // for their rebuild. The highest seen is kept until the partition handled a record (the consumer has
-        // fetched from it by then) or went.
+        // What the rebuild's reader fetched (the consumer itself has fetched nothing yet from partitions paused
+        // for their rebuild) and where paused partitions' logs end (``refreshPausedEnds(now:)``). The highest
+        // seen is kept while the partition stays assigned: a log's end only grows, so an older one is still a
+        // floor, and the scrape takes the consumer's own where it is higher.
         for (id, seen) in rebuilder.cachedWatermarks() {
             knownWatermarks[id] = PositionBoard.Watermarks(low: seen.low, high: max(seen.high, knownWatermarks[id]?.high ?? -1))
         }
         let partitions = engine.partitions
-        func stale(_ id: Int32) -> Bool { partitions[id].map { $0.lastHandledTimestamp != nil } ?? true }
-        if knownWatermarks.keys.contains(where: stale) { knownWatermarks = knownWatermarks.filter { !stale($0.key) } }
+        if knownWatermarks.keys.contains(where: { partitions[$0] == nil }) {
+            knownWatermarks = knownWatermarks.filter { partitions[$0.key] != nil }
+        }
         var oldest: Double?
         if backlogHead < backlog.count {
             oldest = KafkaMessage.timestampMs(backlog[backlogHead]).map { Double($0) / 1000 }
