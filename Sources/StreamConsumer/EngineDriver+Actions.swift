@@ -110,6 +110,10 @@ extension EngineDriver {
     static var committedLookUpTimeoutMs: Int32 { 5_000 }
 
     private func commitTransaction(_ positions: [PartitionOffset]) {
+        // Each transactional call is bounded (``Transactions/callTimeoutMs``) and the loop goes on after it: a
+        // revoke that flushes, commits and then aborts makes several in a row, which together can outlast the
+        // liveness window although none hangs.
+        observer.heartbeat()
         let outcome = Transactions.commit(
             producer: producer, consumer: consumer, topic: options.topics.input, positions: positions,
             offsetsSent: transactionOffsetsSent)
@@ -136,6 +140,7 @@ extension EngineDriver {
     }
 
     private func abortTransaction() {
+        observer.heartbeat()
         switch Transactions.abort(producer) {
         case .aborted:
             transactionOffsetsSent = false

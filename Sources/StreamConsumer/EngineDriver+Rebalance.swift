@@ -30,7 +30,11 @@ extension EngineDriver {
                 // loop's liveness window is far longer.
                 rd_kafka_flush(producer, min(options.shutdownFlushTimeoutMs, Self.revokeFlushTimeoutMs))
             }
-            execute(lost ? engine.lost(ids, incremental: cooperative, now: now) : engine.revoked(ids, incremental: cooperative, now: now))
+            // A lost assignment only quiesces the pipeline: records it collected were admitted but never handled.
+            let unhandled = Set(collecting.admitted.map(\.ticket.partition))
+            execute(lost
+                ? engine.lost(ids, incremental: cooperative, unhandled: unhandled, now: now)
+                : engine.revoked(ids, incremental: cooperative, unhandled: unhandled, now: now))
             if cooperative {
                 rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer, partitions))
             } else {
@@ -45,7 +49,7 @@ extension EngineDriver {
             observer.kafkaError("rebalance: \(KafkaError.text(error))", fatal: false)
             rd_kafka_assign(consumer, nil)
             let current = Array(engine.partitions.keys)
-            execute(engine.lost(current, incremental: false, now: now))
+            execute(engine.lost(current, incremental: false, unhandled: Set(collecting.admitted.map(\.ticket.partition)), now: now))
             dropBacklog(for: Set(current))
             rebuilder.cancel(partitions: Set(current))
             observer.rebalanced(.lost, assignedPartitions: 0)

@@ -77,29 +77,33 @@ extension DeliveryEngine {
         partitions[partition]?.phase = .active
     }
 
-    /// `ids` are being revoked (not lost). Returns what must happen before they go: commits.
-    mutating func revoked(_ ids: [Int32], incremental: Bool, now: UInt64) -> [EngineAction] {
+    /// `ids` are being revoked (not lost). Returns what must happen before they go: commits. `unhandled`: partitions
+    /// with records admitted that the handler never saw (a pipeline not emptied first) — their state is not parked.
+    mutating func revoked(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = [], now: UInt64) -> [EngineAction] {
         var actions: [EngineAction] = []
         commits.revoking(&partitions, ids: ids, into: &actions)
-        actions += release(ids, incremental: incremental)
+        actions += release(ids, incremental: incremental, unhandled: unhandled)
         return actions
     }
 
-    /// `ids` were lost (the group session expired): nothing of theirs can be committed.
-    mutating func lost(_ ids: [Int32], incremental: Bool, now: UInt64) -> [EngineAction] {
+    /// `ids` were lost (the group session expired): nothing of theirs can be committed. `unhandled` as for
+    /// ``revoked(_:incremental:unhandled:now:)``.
+    mutating func lost(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = [], now: UInt64) -> [EngineAction] {
         var actions: [EngineAction] = []
         commits.losing(ids: ids, into: &actions)
-        actions += release(ids, incremental: incremental)
+        actions += release(ids, incremental: incremental, unhandled: unhandled)
         return actions
     }
 
     /// Forgets the partitions; with eager rebalancing their state is parked in case they come back.
-    private mutating func release(_ ids: [Int32], incremental: Bool) -> [EngineAction] {
+    private mutating func release(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = []) -> [EngineAction] {
         var reset: [Int32] = []
         for id in ids.sorted() {
             lookUpsRequested.remove(id)
             guard let state = partitions.removeValue(forKey: id) else { continue }
-            if !incremental, state.phase == .active, let position = state.position {
+            // Its position counts every record admitted: parked only if the handler saw them all, else the kept
+            // state would lack records a return "at the same position" skips.
+            if !incremental, state.phase == .active, !unhandled.contains(id), let position = state.position {
                 parked[id] = ParkedPartition(position: position)
             } else {
                 // Its state is incomplete (still being prepared) or goes elsewhere: forget it, and any parked

@@ -129,6 +129,21 @@ import Testing
         #expect(back.committed == [.resetState([0])])
     }
 
+    /// A lost assignment only quiesces the handler stage: records collected for it were admitted (the position
+    /// counts them) but never handled. Parking that position would let a return "at the position it left" keep
+    /// state without those records; such a partition is reset and rebuilt instead.
+    @Test func partitionWithRecordsTheHandlerNeverSawIsNotParked() {
+        let clock = FakeClock()
+        var engine = makeAtLeastOnce()
+        engine.activate([0, 1], committed: [0: 7, 1: 3], now: clock.now)
+        engine.handle(partition: 0, offset: 7, outputs: 0, now: clock.now)
+        engine.handle(partition: 1, offset: 3, outputs: 0, now: clock.now)
+        #expect(engine.lost([0, 1], incremental: false, unhandled: [1], now: clock.now) == [.resetState([1])])
+        #expect(engine.parked == [0: ParkedPartition(position: 8)])
+        let back = engine.activate([0, 1], committed: [0: 8, 1: 4], now: clock.now)
+        #expect(back.committed == [.resetState([1]), .rebuild(partition: 1, before: 4)])
+    }
+
     @Test func parkedPartitionsNotReassignedAreResetAtTheNextEagerAssignment() {
         let clock = FakeClock()
         var engine = makeAtLeastOnce()
