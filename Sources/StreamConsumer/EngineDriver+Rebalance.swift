@@ -7,6 +7,8 @@ extension EngineDriver {
         callbackDepth += 1
         defer { callbackDepth -= 1 }
         let lost = rd_kafka_assignment_lost(consumer) != 0
+        // Exactly-once must not commit a transaction holding an input whose outputs are not all produced yet.
+        if midInput { engine.inputPartlyProduced() }
         pipelineBeforeRebalance(revoking: error == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !lost)
         let cooperative = clients.isCooperative
         let ids = PartitionList.partitions(of: partitions)

@@ -105,8 +105,13 @@ extension EngineDriver {
             if error == RD_KAFKA_RESP_ERR_NO_ERROR { return }
             if error == RD_KAFKA_RESP_ERR__QUEUE_FULL, !stop.isRequested, !produceDeadlinePassed() {
                 observer.heartbeat()
-                // Inside a rebalance callback the consumer is not polled again (librdkafka is serving it).
-                if callbackDepth == 0 { keepConsumerAlive() }
+                // Inside a rebalance callback the consumer is not polled again (librdkafka is serving it). A
+                // rebalance served here finds this input's outputs only partly produced.
+                if callbackDepth == 0 {
+                    midInput = true
+                    keepConsumerAlive()
+                    midInput = false
+                }
                 rd_kafka_poll(producer, 50)
                 continue
             }

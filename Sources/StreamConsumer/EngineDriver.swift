@@ -49,6 +49,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     /// Exactly-once: the open transaction's offsets were sent by a commit attempt that then timed out; the next
     /// attempt resumes the commit alone.
     var transactionOffsetsSent = false
+    /// The consumer is polled while one input's outputs are only partly produced (a full producer queue).
+    var midInput = false
 
     /// Fetched records not handled yet (back-pressure, or served while waiting for the producer), in order.
     var backlog: [UnsafeMutablePointer<rd_kafka_message_t>] = []

@@ -32,6 +32,9 @@ protocol CommitStrategy: Sendable {
     /// Exactly-once: the ``EngineAction/abortTransaction`` timed out; the next tick asks for it again.
     mutating func abortTimedOut()
 
+    /// A rebalance is served while one input's outputs are only partly produced: exactly-once must not commit.
+    mutating func inputPartlyProduced()
+
     /// An input record of `partition` at `offset` is about to be handled; returns whether a transaction must be
     /// opened first.
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool

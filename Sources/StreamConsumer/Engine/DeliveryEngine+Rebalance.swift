@@ -77,6 +77,12 @@ extension DeliveryEngine {
         partitions[partition]?.phase = .active
     }
 
+    /// A rebalance callback runs while one input's outputs are only partly handed to the producer (its queue was
+    /// full and the wait polled the consumer): exactly-once then aborts instead of committing.
+    mutating func inputPartlyProduced() {
+        commits.inputPartlyProduced()
+    }
+
     /// `ids` are being revoked (not lost). Returns what must happen before they go: commits. `unhandled`: partitions
     /// with records admitted that the handler never saw (a pipeline not emptied first) — their state is not parked.
     mutating func revoked(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = [], now: UInt64) -> [EngineAction] {

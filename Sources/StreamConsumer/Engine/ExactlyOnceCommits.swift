@@ -64,31 +64,44 @@ struct ExactlyOnceCommits: CommitStrategy {
 
     mutating func tick(now: UInt64, idle: Bool, partitions: inout [Int32: PartitionState], into actions: inout [EngineAction]) {
         guard let transaction else { return }
-        if transaction.failed {
-            actions.append(.abortTransaction)
-        } else if transaction.committing || idle || transaction.records >= maxRecords
-            || now &- transaction.startedNanos >= maxAgeNanos
-        {
+        if transaction.committing || transaction.failed {
+            actions.append(Self.settle(transaction))
+        } else if idle || transaction.records >= maxRecords || now &- transaction.startedNanos >= maxAgeNanos {
             actions.append(.commitTransaction(Self.sorted(transaction.positions)))
         }
+    }
+
+    /// How a transaction that must end ends. A commit under way is resumed even when the transaction has failed
+    /// since: librdkafka refuses an abort while its commit call is pending (`__CONFLICT`, for ever), and the
+    /// resumed commit itself reports the failure (an abortable error) — the abort comes after it.
+    private static func settle(_ transaction: OpenTransaction) -> EngineAction {
+        transaction.failed && !transaction.committing ? .abortTransaction : .commitTransaction(sorted(transaction.positions))
     }
 
     mutating func revoking(_ partitions: inout [Int32: PartitionState], ids: [Int32], into actions: inout [EngineAction]) {
         // The transaction holds positions of the revoked partitions: settle it before they move to a new owner.
         guard let transaction else { return }
-        actions.append(transaction.failed ? .abortTransaction : .commitTransaction(Self.sorted(transaction.positions)))
+        actions.append(Self.settle(transaction))
+        forget(ids)
     }
 
     mutating func losing(ids: [Int32], into actions: inout [EngineAction]) {
         // The group moved on: offsets of this generation cannot be committed; the new owner reads them again.
         guard transaction != nil else { return }
         transaction?.failed = true
-        actions.append(.abortTransaction)
+        if let transaction { actions.append(Self.settle(transaction)) }
+        forget(ids)
+    }
+
+    /// Partitions leaving the assignment: if the transaction outlives this (its commit or abort timed out), its
+    /// end must not rewind them — they may be assigned again meanwhile, from offsets looked up afresh.
+    private mutating func forget(_ ids: [Int32]) {
+        for id in ids { transaction?.firstOffsets[id] = nil }
     }
 
     mutating func finishing(_ partitions: inout [Int32: PartitionState], into actions: inout [EngineAction]) {
         guard let transaction else { return }
-        actions.append(transaction.failed ? .abortTransaction : .commitTransaction(Self.sorted(transaction.positions)))
+        actions.append(Self.settle(transaction))
     }
 
     mutating func transactionCommitted(_ result: TransactionResult, into actions: inout [EngineAction]) {
@@ -96,9 +109,17 @@ struct ExactlyOnceCommits: CommitStrategy {
         case .committed: transaction = nil
         case .retriable: transaction?.committing = true  // the next tick resumes the commit
         case .abortRequired:
+            // The commit call is over (librdkafka's pending-call slot is free): the abort can go now.
+            transaction?.committing = false
             transaction?.failed = true
             actions.append(.abortTransaction)
         }
+    }
+
+    /// An input's outputs were only partly handed to the producer when the transaction must end (a rebalance
+    /// served while the producer queue was full): committing would publish the input's position without the rest.
+    mutating func inputPartlyProduced() {
+        transaction?.failed = true
     }
 
     mutating func transactionAborted() -> [Int32: Int64] {

@@ -206,6 +206,60 @@ import Testing
         #expect(losing.tick(now: clock.now, idle: true) == [.abortTransaction])
     }
 
+    /// The transaction fails while its timed-out commit is pending (an output's failure reported during the
+    /// commit's flush, or its partitions lost): librdkafka refuses an abort while the commit call is pending
+    /// (`__CONFLICT`, for ever), so the commit is resumed first; its abortable error then lets the abort go.
+    @Test func failureDuringAPendingCommitResumesTheCommitBeforeAborting() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0, 1], committed: [0: 4, 1: nil], now: clock.now)
+        let slot = engine.handle(partition: 0, offset: 4, now: clock.now).slots[0]
+        #expect(engine.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 5)])])
+        #expect(engine.transactionCommitted(.retriable, now: clock.now) == [])
+        _ = engine.delivered(slot: slot, result: .failed, now: clock.now)
+        #expect(engine.tick(now: clock.now, idle: true).transactionCommits == [[at(0, 5)]])
+        #expect(engine.transactionCommitted(.abortRequired, now: clock.now) == [.abortTransaction])
+        #expect(engine.transactionAborted(now: clock.now) == [.pause([0])])
+
+        // Lost while the commit is pending: resumed as well, not aborted under it.
+        var losing = makeExactlyOnce()
+        losing.activate([0], committed: [0: nil], now: clock.now)
+        losing.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        #expect(losing.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 1)])])
+        #expect(losing.transactionCommitted(.retriable, now: clock.now) == [])
+        #expect(losing.lost([0], incremental: false, now: clock.now).aborts == 0)
+        #expect(losing.tick(now: clock.now, idle: true) == [.commitTransaction([at(0, 1)])])
+    }
+
+    /// A lost assignment's abort times out; the partition is assigned again (from offsets looked up afresh)
+    /// before the abort completes. The late abort must not move the new assignment back to the old
+    /// transaction's first offset.
+    @Test func lateAbortDoesNotRewindAPartitionAssignedAgainMeanwhile() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: 10], now: clock.now)
+        engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
+        #expect(engine.lost([0], incremental: false, now: clock.now).contains(.abortTransaction))
+        engine.transactionAbortTimedOut(now: clock.now)
+        // Fetching stays paused while the abort settles.
+        engine.activate([0], committed: [0: 10], now: clock.now, expectResume: false)
+        let state = engine.partitions[0]
+        #expect(engine.transactionAborted(now: clock.now) == [])
+        #expect(engine.partitions[0] == state)
+        #expect(engine.tick(now: clock.now, idle: true) == [.resume([0])])
+    }
+
+    /// A rebalance served while an input's outputs are only partly produced (the producer queue was full and its
+    /// wait polled the consumer): the revoke aborts instead of committing the input's position without them.
+    @Test func revokeWhileAnInputIsPartlyProducedAborts() {
+        let clock = FakeClock()
+        var engine = makeExactlyOnce()
+        engine.activate([0], committed: [0: nil], now: clock.now)
+        engine.handle(partition: 0, offset: 0, outputs: 0, now: clock.now)
+        engine.inputPartlyProduced()
+        #expect(engine.revoked([0], incremental: false, now: clock.now).contains(.abortTransaction))
+    }
+
     @Test func abortRequiredCommitAbortsAndRewinds() {
         let clock = FakeClock()
         var engine = makeExactlyOnce()
