@@ -21,9 +21,6 @@ extension EngineDriver {
         for (id, state) in engine.partitions where state.fetchPaused && state.phase == .active { paused.append(id) }
         guard !paused.isEmpty else { return }
         paused.sort()
-        for (id, end) in lookUpEnds(paused) {
-            let known = knownWatermarks[id]
-            knownWatermarks[id] = PositionBoard.Watermarks(low: known?.low ?? -1, high: max(end, known?.high ?? -1))
-        }
+        for (id, end) in lookUpEnds(paused) { learnWatermarks(of: id, low: nil, high: end) }
     }
 }

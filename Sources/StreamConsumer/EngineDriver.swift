@@ -286,9 +286,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         // for their rebuild) and where paused partitions' logs end (``refreshPausedEnds(now:)``). The highest
         // seen is kept while the partition stays assigned: a log's end only grows, so an older one is still a
         // floor, and the scrape takes the consumer's own where it is higher.
-        for (id, seen) in rebuilder.cachedWatermarks() {
-            knownWatermarks[id] = PositionBoard.Watermarks(low: seen.low, high: max(seen.high, knownWatermarks[id]?.high ?? -1))
-        }
+        for (id, seen) in rebuilder.cachedWatermarks() { learnWatermarks(of: id, low: seen.low, high: seen.high) }
         let partitions = engine.partitions
         if knownWatermarks.keys.contains(where: { partitions[$0] == nil }) {
             knownWatermarks = knownWatermarks.filter { partitions[$0.key] != nil }
@@ -298,6 +296,12 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             oldest = KafkaMessage.timestampMs(backlog[backlogHead]).map { Double($0) / 1000 }
         }
         board.publish(entries: entries, lastHandled: lastHandled, oldestFetched: oldest, known: knownWatermarks)
+    }
+
+    /// Keeps the highest end seen for partition `id` (and `low` where given, else the one kept).
+    func learnWatermarks(of id: Int32, low: Int64?, high: Int64) {
+        let known = knownWatermarks[id]
+        knownWatermarks[id] = PositionBoard.Watermarks(low: low ?? known?.low ?? -1, high: max(high, known?.high ?? -1))
     }
 
     func setBrokerReachable(_ reachable: Bool) {

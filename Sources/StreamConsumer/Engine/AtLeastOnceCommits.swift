@@ -17,8 +17,6 @@ struct AtLeastOnceCommits: CommitStrategy {
     var holdsRecords: Bool { false }
     var pausesFetching: Bool { false }
     mutating func abortTimedOut() {}
-    /// At-least-once stores only completed inputs: a partly produced one is simply not stored.
-    mutating func inputPartlyProduced() {}
 
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool { false }
 

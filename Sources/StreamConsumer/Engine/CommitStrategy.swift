@@ -32,14 +32,12 @@ protocol CommitStrategy: Sendable {
     /// Exactly-once: the ``EngineAction/abortTransaction`` timed out; the next tick asks for it again.
     mutating func abortTimedOut()
 
-    /// A rebalance is served while one input's outputs are only partly produced: exactly-once must not commit.
-    mutating func inputPartlyProduced()
-
     /// An input record of `partition` at `offset` is about to be handled; returns whether a transaction must be
     /// opened first.
     mutating func admitted(partition: Int32, offset: Int64, now: UInt64) -> Bool
 
-    /// An output failed and is not retried.
+    /// An output failed and is not retried, or an input's outputs cannot all be produced before the transaction
+    /// ends: exactly-once must not commit (at-least-once never stores an input that did not complete).
     mutating func outputFailed()
 
     /// Regular work once per loop pass: store watermarks, commit a transaction that is due.

@@ -80,7 +80,7 @@ extension DeliveryEngine {
     /// A rebalance callback runs while one input's outputs are only partly handed to the producer (its queue was
     /// full and the wait polled the consumer): exactly-once then aborts instead of committing.
     mutating func inputPartlyProduced() {
-        commits.inputPartlyProduced()
+        commits.outputFailed()
     }
 
     /// `ids` are being revoked (not lost). Returns what must happen before they go: commits. `unhandled`: partitions
@@ -102,7 +102,7 @@ extension DeliveryEngine {
     }
 
     /// Forgets the partitions; with eager rebalancing their state is parked in case they come back.
-    private mutating func release(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = []) -> [EngineAction] {
+    private mutating func release(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32>) -> [EngineAction] {
         var reset: [Int32] = []
         for id in ids.sorted() {
             lookUpsRequested.remove(id)

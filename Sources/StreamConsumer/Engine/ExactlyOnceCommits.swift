@@ -116,12 +116,6 @@ struct ExactlyOnceCommits: CommitStrategy {
         }
     }
 
-    /// An input's outputs were only partly handed to the producer when the transaction must end (a rebalance
-    /// served while the producer queue was full): committing would publish the input's position without the rest.
-    mutating func inputPartlyProduced() {
-        transaction?.failed = true
-    }
-
     mutating func transactionAborted() -> [Int32: Int64] {
         let partitions = transaction?.firstOffsets ?? [:]
         transaction = nil

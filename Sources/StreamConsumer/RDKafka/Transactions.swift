@@ -33,17 +33,15 @@ enum Transactions {
     static func commit(
         producer: OpaquePointer, consumer: OpaquePointer, topic: String, positions: [PartitionOffset], offsetsSent: Bool
     ) -> CommitOutcome {
-        var sent = offsetsSent
-        if !sent, !positions.isEmpty {
+        if !offsetsSent, !positions.isEmpty {
             let list = PartitionList(topic: topic, offsets: positions)
             let metadata = rd_kafka_consumer_group_metadata(consumer)
             let failure = list.withPointer { rd_kafka_send_offsets_to_transaction(producer, $0, metadata, Self.callTimeoutMs) }
             rd_kafka_consumer_group_metadata_destroy(metadata)
             if let failure { return outcome(of: failure, operation: "send offsets with a transaction", offsetsSent: false) }
         }
-        sent = true
         guard let failure = rd_kafka_commit_transaction(producer, Self.callTimeoutMs) else { return .committed }
-        return outcome(of: failure, operation: "commit a transaction", offsetsSent: sent)
+        return outcome(of: failure, operation: "commit a transaction", offsetsSent: true)
     }
 
     /// librdkafka's classification, in the order its transactions example checks it: fatal, then abortable,
