@@ -31,6 +31,25 @@ public struct XGBoostModel: Sendable {
     /// Internal (not private) for the tests that walk the trees one at a time as a reference.
     let nodes: [Node]
     let roots: [Int32]
+
+    /// The same trees as scored: 8-byte nodes, each split's children side by side (right = left + 1), a tree's
+    /// nodes in breadth-first order. 2,572 nodes take 20 KiB instead of 50: the walk stays in L1 while the stream
+    /// touches thousands of products' state between two predictions (20-byte nodes cost ~2× in the stream what
+    /// they cost in isolation, `perf`, docs/PERFORMANCE.md session 11).
+    let packed: [PackedNode]
+    let packedRoots: [UInt32]
+
+    /// A node of ``packed``: `value` is the split threshold or the leaf value; `link` holds the left child's index
+    /// (bits 0–23; the node cap is below 2^24), the feature (bits 24–26), "missing goes left" (bit 28) and "leaf"
+    /// (bit 31).
+    struct PackedNode: Sendable {
+        var value: Float
+        var link: UInt32
+
+        static let leaf: UInt32 = 1 << 31
+        static let missingGoesLeft: UInt32 = 1 << 28
+        static let childMask: UInt32 = 0xFF_FFFF
+    }
     /// `logit(base_score)` as XGBoost computes it (in `Float`).
     let baseMargin: Float
     /// The base score (a probability) read from the model.
@@ -109,6 +128,7 @@ public struct XGBoostModel: Sendable {
 
         self.nodes = nodes
         self.roots = roots
+        (self.packed, self.packedRoots) = Self.pack(nodes, roots: roots)
         self.baseScore = baseScore
         // XGBoost's ProbToMargin for logistic: -log(1/p - 1), in float.
         let p = Float(baseScore)
@@ -230,26 +250,61 @@ public struct XGBoostModel: Sendable {
         }
     }
 
+    /// Lays the validated trees out as ``packed``: breadth-first per tree, so that a split's two children take
+    /// consecutive slots.
+    private static func pack(_ nodes: [Node], roots: [Int32]) -> ([PackedNode], [UInt32]) {
+        var packed: [PackedNode] = []
+        packed.reserveCapacity(nodes.count)
+        var packedRoots: [UInt32] = []
+        packedRoots.reserveCapacity(roots.count)
+        var queue: [(old: Int, new: Int)] = []
+        for root in roots {
+            packedRoots.append(UInt32(packed.count))
+            queue.removeAll(keepingCapacity: true)
+            queue.append((Int(root), packed.count))
+            packed.append(PackedNode(value: 0, link: 0))
+            var head = 0
+            while head < queue.count {
+                let (old, new) = queue[head]
+                head += 1
+                let node = nodes[old]
+                if node.left < 0 {
+                    packed[new] = PackedNode(value: node.value, link: PackedNode.leaf)
+                    continue
+                }
+                let left = packed.count
+                packed.append(PackedNode(value: 0, link: 0))
+                packed.append(PackedNode(value: 0, link: 0))
+                queue.append((Int(node.left), left))
+                queue.append((Int(node.right), left + 1))
+                packed[new] = PackedNode(
+                    value: node.value,
+                    link: UInt32(left) | UInt32(node.feature & 7) << 24 | (node.missing == node.left ? PackedNode.missingGoesLeft : 0))
+            }
+        }
+        return (packed, packedRoots)
+    }
+
     /// The spike probability for one feature vector. Allocation-free.
     public func probability(_ features: FeatureVector) -> Double {
         let x = SIMD8<Float>(
             Float(features.midpriceReturnMean), Float(features.midpriceReturnStd), Float(features.bidAskSpread),
             Float(features.tradeIntensity), Float(features.orderBookImbalance), .nan, .nan, .nan)
         var margin = self.baseMargin
-        self.nodes.withUnsafeBufferPointer { nodes in
-            for root in self.roots {
-                var i = Int(root)
-                while true {
-                    let node = nodes[i]
-                    if node.left < 0 {
-                        margin += node.value
-                        break
-                    }
-                    let value = x[Int(node.feature) & 7]
-                    if value.isNaN {
-                        i = Int(node.missing)
-                    } else {
-                        i = Int(value < node.value ? node.left : node.right)
+        self.packed.withUnsafeBufferPointer { nodes in
+            self.packedRoots.withUnsafeBufferPointer { roots in
+                for root in roots {
+                    var i = Int(root)
+                    while true {
+                        let node = nodes[i]
+                        let link = node.link
+                        if link >= PackedNode.leaf {
+                            margin += node.value
+                            break
+                        }
+                        let value = x[Int(link &>> 24) & 7]
+                        let right = value.isNaN ? link & PackedNode.missingGoesLeft == 0 : !(value < node.value)
+                        i = Int(link & PackedNode.childMask) &+ (right ? 1 : 0)
                     }
                 }
             }
