@@ -37,7 +37,7 @@ extension JSONWriting {
         }
         // ``ShortestDecimal`` writes the standard library's text several times faster; where it declines, the
         // standard library writes it.
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // ShortestDecimal.capacity bytes
+        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // ShortestDecimal.capacity bytes
         let written = withUnsafeMutableBytes(of: &scratch) { raw -> Int? in
             let text = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
             guard let count = ShortestDecimal.write(value, to: text) else { return nil }

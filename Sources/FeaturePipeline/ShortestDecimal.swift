@@ -21,8 +21,9 @@
 /// of two (its interval is narrower below), subnormals, and magnitudes outside the range. So the text is always
 /// Swift's, only faster; `ShortestDecimalTests` compares the two on millions of values.
 enum ShortestDecimal {
-    /// Room ``write(_:to:)`` needs: sign, 17 digits, `0.` and four zeros, or `e-NN`.
-    static let capacity = 32
+    /// Room ``write(_:to:)`` needs: a sign and 17 digits with `0.` and three zeros, or `e-NN`, plus room for
+    /// whole-word copies past the end (see ``layout(digits:count:exponent:to:)``).
+    static let capacity = 48
 
     /// Writes the text for `value` to `out` (room for ``capacity`` bytes) and returns its length, or returns `nil`
     /// (nothing meaningful written) where the standard library must decide.
@@ -83,32 +84,47 @@ enum ShortestDecimal {
                 if distance == limit { return nil }
                 return distance < limit
             }
-            // 15 and 16 digits: round floor(v·10^k) + remainder to the nearest multiple of 100 and 10.
-            var divisor: UInt64 = 100
-            var precision = 15
-            while precision < 17 {
-                let (q, r) = floor.quotientAndRemainder(dividingBy: divisor)
-                let half = divisor / 2
+            // 15 and 16 digits: floor(v·10^k) + remainder rounded to the nearest multiple of 100, then of 10
+            // (constant divisors, which the compiler turns into multiplications; a `div` costs ~40 cycles).
+            @inline(__always)
+            func rounded(_ q: UInt64, _ r: UInt64, unit: UInt64, precision: Int) -> Step {
+                let half = unit / 2
                 if r == half && remainder == 0 {
                     // An exact tie (v has 17 digits, the last a 5): it matters only if a neighbour reads back.
-                    guard readsBack(q &* divisor) == false, readsBack((q &+ 1) &* divisor) == false else { return nil }
-                    divisor /= 10
-                    precision &+= 1
-                    continue
+                    guard readsBack(q &* unit) == false, readsBack((q &+ 1) &* unit) == false else { return .declined }
+                    return .longer
                 }
-                let rounded = r >= half ? q &+ 1 : q
-                guard let fits = readsBack(rounded &* divisor) else { return nil }
-                if fits { return self.trimmed(rounded, count: precision, exponent: exponent) }
-                divisor /= 10
-                precision &+= 1
+                let candidate = r >= half ? q &+ 1 : q
+                switch readsBack(candidate &* unit) {
+                case .some(true): return .digits(self.trimmed(candidate, count: precision, exponent: exponent))
+                case .some(false): return .longer
+                case .none: return .declined
+                }
+            }
+            switch rounded(floor / 100, floor % 100, unit: 100, precision: 15) {
+            case .digits(let digits): return digits
+            case .declined: return nil
+            case .longer: break
+            }
+            switch rounded(floor / 10, floor % 10, unit: 10, precision: 16) {
+            case .digits(let digits): return digits
+            case .declined: return nil
+            case .longer: break
             }
             let half = (1 as UInt128) &<< UInt128(s &- 1)
             if remainder == half { return nil }
-            let rounded = remainder > half ? floor &+ 1 : floor
-            guard readsBack(rounded) == true else { return nil }
-            return self.trimmed(rounded, count: 17, exponent: exponent)
+            let nearest = remainder > half ? floor &+ 1 : floor
+            guard readsBack(nearest) == true else { return nil }
+            return self.trimmed(nearest, count: 17, exponent: exponent)
         }
         return nil
+    }
+
+    /// What one precision gives: the digits, "decline", or "needs more digits".
+    private enum Step {
+        case digits((UInt64, Int, Int))
+        case declined
+        case longer
     }
 
     /// `digits` (`count` digits, or one more after rounding up to 10^count) without its trailing zeros.
@@ -130,15 +146,19 @@ enum ShortestDecimal {
 
     /// Writes `digits` (`count` of them, the first at decimal exponent `exponent`) as Swift does: positional from
     /// 1e-4 on (`0.0001`, `12.5`, `100.0`), else `d.ddde-NN`.
+    ///
+    /// Copies go a whole 8-byte word at a time, past the digits' end (``capacity`` leaves room for it): calls to
+    /// `memmove` for a dozen bytes cost more than the digits.
     @inline(__always)
     private static func layout(digits: UInt64, count: Int, exponent: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        // The digits, right-aligned in a 20-byte scratch.
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        // All 17 digits, zero-padded, in the first 17 bytes of a 48-byte scratch (room for 24-byte copies from
+        // anywhere in them); the number's own digits are the last `count` of them.
+        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &scratch) { raw -> Int in
             let text = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            // Two digits per step, in two independent 8-digit halves (≤ 17 digits: the high half has ≤ 9).
             let pairs = Self.digitPairs.utf8Start
-            var i = count
+            // Eight digits as four pairs, at text[end-8..<end].
+            @inline(__always)
             func writeEight(_ chunk: UInt32, endingAt end: Int) {
                 var chunk = chunk
                 var j = end
@@ -150,23 +170,25 @@ enum ShortestDecimal {
                     j &-= 2
                 }
             }
-            var value = digits
-            if count > 8 {
-                writeEight(UInt32(truncatingIfNeeded: value % 100_000_000), endingAt: i)
-                value /= 100_000_000
-                i &-= 8
+            writeEight(UInt32(truncatingIfNeeded: digits % 100_000_000), endingAt: 17)
+            writeEight(UInt32(truncatingIfNeeded: (digits / 100_000_000) % 100_000_000), endingAt: 9)
+            text[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digits / 10_000_000_000_000_000)
+            let first = text + (17 &- count)
+            // 24 bytes from `source` to `destination`, whatever the digits' count (≤ 17).
+            @inline(__always)
+            func copy24(_ source: UnsafePointer<UInt8>, _ destination: UnsafeMutablePointer<UInt8>) {
+                let from = UnsafeRawPointer(source)
+                let to = UnsafeMutableRawPointer(destination)
+                to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                (to + 8).storeBytes(of: from.loadUnaligned(fromByteOffset: 8, as: UInt64.self), as: UInt64.self)
+                (to + 16).storeBytes(of: from.loadUnaligned(fromByteOffset: 16, as: UInt64.self), as: UInt64.self)
             }
-            while i > 0 {
-                i &-= 1
-                text[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10)
-                value /= 10
-            }
-            var o = 0
             if exponent >= 0 {
                 let integerDigits = exponent &+ 1
                 if count <= integerDigits {
-                    out.update(from: text, count: count)
-                    o = count
+                    // 1234500.0: the digits, zeros up to the point, ".0".
+                    copy24(first, out)
+                    var o = count
                     while o < integerDigits {
                         out[o] = UInt8(ascii: "0")
                         o &+= 1
@@ -175,32 +197,28 @@ enum ShortestDecimal {
                     out[o &+ 1] = UInt8(ascii: "0")
                     return o &+ 2
                 }
-                out.update(from: text, count: integerDigits)
+                // 103472.28: the integer digits, the point, the rest.
+                copy24(first, out)
+                copy24(first + integerDigits, out + (integerDigits &+ 1))
                 out[integerDigits] = UInt8(ascii: ".")
-                (out + (integerDigits &+ 1)).update(from: text + integerDigits, count: count &- integerDigits)
                 return count &+ 1
             }
             if exponent >= -4 {
-                out[0] = UInt8(ascii: "0")
-                out[1] = UInt8(ascii: ".")
-                o = 2
-                var zeros = -exponent &- 1
-                while zeros > 0 {
-                    out[o] = UInt8(ascii: "0")
-                    o &+= 1
-                    zeros &-= 1
-                }
-                (out + o).update(from: text, count: count)
-                return o &+ count
+                // 0.00012: "0.", zeros, the digits.
+                let zeros = -exponent &- 1
+                UnsafeMutableRawPointer(out).storeBytes(of: 0x3030_3030_3030_2E30 as UInt64, as: UInt64.self)  // "0.000000"
+                copy24(first, out + (2 &+ zeros))
+                return 2 &+ zeros &+ count
             }
-            out[0] = text[0]
-            o = 1
+            // 1.2345e-07: one digit, the point and the rest if any, "e-NN".
+            out[0] = first[0]
+            var o = 1
             if count > 1 {
+                copy24(first + 1, out + 2)
                 out[1] = UInt8(ascii: ".")
-                (out + 2).update(from: text + 1, count: count &- 1)
                 o = count &+ 1
             }
-            let magnitude = -exponent  // 5…12 in this range
+            let magnitude = -exponent  // 5…10 in this range
             out[o] = UInt8(ascii: "e")
             out[o &+ 1] = UInt8(ascii: "-")
             out[o &+ 2] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude / 10)
