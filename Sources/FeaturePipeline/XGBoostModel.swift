@@ -303,8 +303,16 @@ public struct XGBoostModel: Sendable {
                             break
                         }
                         let value = x[Int(link &>> 24) & 7]
-                        let right = value.isNaN ? link & PackedNode.missingGoesLeft == 0 : !(value < node.value)
-                        i = Int(link & PackedNode.childMask) &+ (right ? 1 : 0)
+                        let left = Int(link & PackedNode.childMask)
+                        // Branches, not a select: consecutive records' features are close, so they predict well
+                        // (a select measured ~30 % slower, the 20-byte walk ~15 % slower than this).
+                        if value < node.value {
+                            i = left
+                        } else if value >= node.value {
+                            i = left &+ 1
+                        } else {  // NaN: the default direction
+                            i = link & PackedNode.missingGoesLeft != 0 ? left : left &+ 1
+                        }
                     }
                 }
             }
