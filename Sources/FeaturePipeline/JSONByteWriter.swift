@@ -8,6 +8,9 @@
 protocol JSONWriting: TextOutputStream {
     mutating func appendByte(_ byte: UInt8)
     mutating func appendBytes(_ bytes: UnsafeRawBufferPointer)
+    /// Lets `write` put up to `room` bytes straight into the output and returns what it returned (the count it
+    /// wrote, or `nil` for nothing written). Writers without that room at hand give it a scratch buffer.
+    mutating func appendInPlace(room: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> Int?
 }
 
 extension JSONWriting {
@@ -37,14 +40,25 @@ extension JSONWriting {
         }
         // ``ShortestDecimal`` writes the standard library's text several times faster; where it declines, the
         // standard library writes it.
+        if self.appendInPlace(room: ShortestDecimal.capacity, { ShortestDecimal.write(value, to: $0) }) == nil {
+            value.write(to: &self)
+        }
+    }
+
+    mutating func appendInPlace(room: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> Int? {
+        self.appendThroughScratch(room: room, write)
+    }
+
+    /// ``appendInPlace(room:_:)`` through a scratch buffer of ``ShortestDecimal/capacity`` bytes at most (the only
+    /// caller's need), then copied.
+    mutating func appendThroughScratch(room: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> Int? {
+        precondition(room <= ShortestDecimal.capacity, "appendInPlace: room beyond the scratch buffer")
         var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // ShortestDecimal.capacity bytes
-        let written = withUnsafeMutableBytes(of: &scratch) { raw -> Int? in
-            let text = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            guard let count = ShortestDecimal.write(value, to: text) else { return nil }
+        return withUnsafeMutableBytes(of: &scratch) { raw -> Int? in
+            guard let count = write(raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) else { return nil }
             self.appendBytes(UnsafeRawBufferPointer(start: raw.baseAddress, count: count))
             return count
         }
-        if written == nil { value.write(to: &self) }
     }
 
     mutating func appendInteger<I: BinaryInteger>(_ value: I) {
@@ -152,6 +166,17 @@ struct JSONPointerWriter: JSONWriting {
         precondition(self.cursor < self.end, "JSONPointerWriter: output bound exceeded")
         self.cursor.pointee = byte
         self.cursor += 1
+    }
+
+    /// Straight at the cursor when `room` bytes are left (the encoder's bound leaves room for it), else through a
+    /// scratch buffer.
+    @inline(__always)
+    mutating func appendInPlace(room: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> Int? {
+        guard self.end - self.cursor >= room else { return self.appendThroughScratch(room: room, write) }
+        guard let count = write(self.cursor) else { return nil }
+        precondition(count <= room, "JSONPointerWriter: wrote past the room it asked for")
+        self.cursor += count
+        return count
     }
 
     @inline(__always)

@@ -48,9 +48,10 @@ public struct PredictionEncoder: Sendable {
     public func encode(_ prediction: Prediction, processingTime: Double, source: RecordSource, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
         // Upper bound of the output: literals, 11 numbers (≤ 24 characters each in shortest form, e.g. `-2.2250738585072014e-308`), 3 integers
-        // (≤ 20 digits and a sign), and two strings that escaping can grow to 6× (`\u00XX`) plus quotes.
+        // (≤ 20 digits and a sign), and two strings that escaping can grow to 6× (`\u00XX`) plus quotes; and
+        // the room ShortestDecimal writes words into past a number's end, so every number goes in place.
         let bound = Self.literalBytes + self.modelSegment.count + 11 * 25 + 3 * 21
-            + 6 * (prediction.productId.utf8.count + source.topic.utf8.count) + 4
+            + 6 * (prediction.productId.utf8.count + source.topic.utf8.count) + 4 + ShortestDecimal.capacity
         if bound <= Self.stackLimit {
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { scratch in
                 var writer = JSONPointerWriter(scratch)
