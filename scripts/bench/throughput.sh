@@ -39,6 +39,17 @@ load_backlog | tee -a "$RAW" >&2
 # CPU seconds the mock cluster used since $1 (a proc_cpu reading): what the broker side cost during a run.
 cluster_cpu_since() { awk -v a="$1" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { printf "%.2f", b - a }'; }
 
+# CPU seconds of the thread named $2 in process $1 (0 if there is none): consumerd's handler stage.
+named_thread_cpu() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
+            awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$t/stat" 2>/dev/null && return
+        fi
+    done
+    echo 0
+}
+
 # The busiest thread's CPU seconds in process $1: consumerd's processing loop (decode → … → produce, delivery
 # reports), the thread that bounds B when the cores are not all busy.
 busiest_thread_cpu() {
@@ -65,7 +76,7 @@ run_a() {
 # every 20 ms: ~20 ms of CPU per sample, a tax on B that A did not pay); the log is checked every 0.25 s.
 run_b() {
     local i="$1" label="${2:-B}"
-    local out="$WORK/$label-$i.out" err="$WORK/$label-$i.err" pid metrics line hwm cluster0 loop_cpu
+    local out="$WORK/$label-$i.out" err="$WORK/$label-$i.err" pid metrics line hwm cluster0 loop_cpu stage_cpu
     cluster0="$(proc_cpu "$CLUSTER_PID")"
     local extra=()
     [ "$label" = C ] && extra=(PROCESSING_GUARANTEE=exactly_once KAFKA_TRANSACTIONAL_ID="bench-c-$STAMP-$i")
@@ -82,13 +93,14 @@ run_b() {
     done
     hwm="$(proc_hwm_kib "$pid")"
     loop_cpu="$(busiest_thread_cpu "$pid")"
+    stage_cpu="$(named_thread_cpu "$pid" handler-stage)"
     metrics="$(sed -n 's/^METRICS=//p' "$out" | head -n1)"
     local body seconds rate cpu
     body="$(curl -s "http://$metrics/metrics" || true)"
     seconds="$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<< "$line")"
     cpu="$(sed -n 's/.* cpu_seconds=\([0-9.]*\).*/\1/p' <<< "$line")"
     rate="$(awk -v n="$RECORDS" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }')"
-    echo "$label run=$i load=$(load) records=$RECORDS seconds=$seconds rate=$rate cpu_seconds=$cpu cpu_s_per_M=$(awk -v c="$cpu" -v n="$RECORDS" 'BEGIN { printf "%.2f", c / n * 1e6 }') max_rss_kib=$hwm predictions=$(metric_sum "$body" volatility_consumer_predictions_made_total) dlq=$(metric_sum "$body" volatility_consumer_dlq_records_total) skipped=$(metric_sum "$body" volatility_consumer_records_skipped_total) loop_thread_cpu_seconds=$loop_cpu cluster_cpu_seconds=$(cluster_cpu_since "$cluster0")" >> "$RAW"
+    echo "$label run=$i load=$(load) records=$RECORDS seconds=$seconds rate=$rate cpu_seconds=$cpu cpu_s_per_M=$(awk -v c="$cpu" -v n="$RECORDS" 'BEGIN { printf "%.2f", c / n * 1e6 }') max_rss_kib=$hwm predictions=$(metric_sum "$body" volatility_consumer_predictions_made_total) dlq=$(metric_sum "$body" volatility_consumer_dlq_records_total) skipped=$(metric_sum "$body" volatility_consumer_records_skipped_total) loop_thread_cpu_seconds=$loop_cpu stage_thread_cpu_seconds=$stage_cpu cluster_cpu_seconds=$(cluster_cpu_since "$cluster0")" >> "$RAW"
     stop_pid "$pid"
     echo "$rate"
 }
