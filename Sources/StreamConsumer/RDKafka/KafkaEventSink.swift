@@ -12,10 +12,14 @@ protocol KafkaEventSink: AnyObject {
 
 /// Routes librdkafka's C callbacks (which carry one opaque pointer per client) back to Swift.
 ///
-/// Sendable without `@unchecked`: the sink is set once through an atomic lazy reference, the closing flag is an
-/// atomic, and the observer is immutable (librdkafka's own threads log and report statistics through it).
+/// Sendable without `@unchecked`: the sink is set once through an atomic, the closing flag is an atomic, and the
+/// observer is immutable (librdkafka's own threads log and report statistics through it).
 final class CallbackTarget: Sendable {
-    private let sinkBox = AtomicLazyReference<SinkBox>()
+    /// The sink's box, retained once here and released at deinit. An `Atomic` of an unmanaged reference rather than
+    /// an `AtomicLazyReference`: its `load` is one atomic read, where the lazy reference's went through an
+    /// unspecialised generic in the runtime library and a retain — 2 % of the processing thread, once per delivery
+    /// report (`perf`, docs/PERFORMANCE.md session 11).
+    private let sinkBox = Atomic<Unmanaged<SinkBox>?>(nil)
     /// Set before `rd_kafka_consumer_close`: from then on a rebalance callback (which may run on the closing
     /// thread, even after the processing thread gave up waiting for it) only gives the partitions back to
     /// librdkafka and never touches the engine.
@@ -26,15 +30,21 @@ final class CallbackTarget: Sendable {
         self.observer = observer
     }
 
-    /// Sets the sink once, before any poll call can serve a callback that needs it.
+    deinit {
+        sinkBox.load(ordering: .acquiring)?.release()
+    }
+
+    /// Sets the sink once, before any poll call can serve a callback that needs it; later calls change nothing.
     func attach(_ sink: any KafkaEventSink) {
-        _ = sinkBox.storeIfNil(SinkBox(sink))
+        let box = Unmanaged.passRetained(SinkBox(sink))
+        let (stored, _) = sinkBox.compareExchange(expected: nil, desired: box, ordering: .acquiringAndReleasing)
+        if !stored { box.release() }
     }
 
     /// The sink, unless the clients are closing.
     var sink: (any KafkaEventSink)? {
         guard !closing.load(ordering: .acquiring) else { return nil }
-        return sinkBox.load()?.sink
+        return sinkBox.load(ordering: .acquiring)?.takeUnretainedValue().sink
     }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> CallbackTarget? {
