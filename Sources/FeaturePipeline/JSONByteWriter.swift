@@ -53,10 +53,9 @@ extension JSONWriting {
     /// caller's need), then copied.
     mutating func appendThroughScratch(room: Int, _ write: (UnsafeMutablePointer<UInt8>) -> Int?) -> Int? {
         precondition(room <= ShortestDecimal.capacity, "appendInPlace: room beyond the scratch buffer")
-        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)  // ShortestDecimal.capacity bytes
-        return withUnsafeMutableBytes(of: &scratch) { raw -> Int? in
-            guard let count = write(raw.baseAddress!.assumingMemoryBound(to: UInt8.self)) else { return nil }
-            self.appendBytes(UnsafeRawBufferPointer(start: raw.baseAddress, count: count))
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: ShortestDecimal.capacity) { scratch -> Int? in
+            guard let count = write(scratch.baseAddress!) else { return nil }
+            self.appendBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: scratch[0..<count])))
             return count
         }
     }

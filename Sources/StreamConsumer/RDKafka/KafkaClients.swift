@@ -140,6 +140,10 @@ final class KafkaClients {
         while !done.finished.load(ordering: .acquiring) {
             if Clock.monotonicNanos() >= deadline {
                 phase = .closing(abandoned: true)
+                // The abandoned consumer is never destroyed, so its threads (the close's, librdkafka's) may still
+                // call back with the target as their opaque pointer, which is unretained: keep the target alive
+                // for as long as they may (one object, leaked with the consumer it serves).
+                _ = Unmanaged.passRetained(target)
                 return false
             }
             usleep(5_000)
