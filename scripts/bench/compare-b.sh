@@ -18,14 +18,6 @@ PARTITIONS="${PARTITIONS:-64}"
 ROUNDS="${ROUNDS:-6}"
 RAW="$RESULTS/compare-b-$(date +%Y%m%d-%H%M%S).txt"
 
-# "name=cpu_seconds" for each thread of process $1.
-thread_cpu() {
-    local t
-    for t in /proc/"$1"/task/*; do
-        awk -v hz="$(getconf CLK_TCK)" -v n="$(cat "$t/comm" 2>/dev/null)" '{ printf "%s=%.2f\n", n, ($14 + $15) / hz }' "$t/stat" 2>/dev/null || true
-    done
-}
-
 preloaded_b_cluster "$RECORDS" "$PARTITIONS"
 echo "# compare-b records=$RECORDS partitions=$PARTITIONS rounds=$ROUNDS git=$(git -C "$ROOT" rev-parse --short HEAD) bins=$BINS" > "$RAW"
 for round in $(seq 1 "$ROUNDS"); do
@@ -42,7 +34,7 @@ for round in $(seq 1 "$ROUNDS"); do
             kill -0 "$pid" 2>/dev/null || { log "$name exited early"; tail -5 "$WORK/compare.err" >&2; exit 1; }
             sleep 0.2
         done
-        threads="$(thread_cpu "$pid" | sed 's/ /_/g' | sort -t= -k2 -nr | head -4 | paste -sd' ')"
+        threads="$(thread_cpu "$pid" | awk -F'\t' '{ gsub(/ /, "_", $1); print $1 "=" $2 }' | sort -t= -k2 -nr | head -4 | paste -sd' ')"
         rate="$(sed -n 's/.*records_per_second=\([0-9]*\).*/\1/p' <<< "$line")"
         cpu="$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<< "$line")"
         echo "$name round=$round records_per_second=$rate cpu_seconds=$cpu cluster=$(awk -v a="$cluster0" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { printf "%.2f", b - a }') $threads" | tee -a "$RAW"

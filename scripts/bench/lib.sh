@@ -100,6 +100,13 @@ metric_sum() {
 }
 
 # proc_cpu PID : user+system CPU seconds of a process; proc_rss_kib PID : peak RSS (VmHWM) in KiB.
+# thread_cpu PID: one line per thread of PID, its name and its CPU seconds, tab-separated.
+thread_cpu() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        awk -v hz="$(getconf CLK_TCK)" -v n="$(cat "$t/comm" 2>/dev/null)" '{ printf "%s\t%.2f\n", n, ($14 + $15) / hz }' "$t/stat" 2>/dev/null || true
+    done
+}
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
 proc_hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }

@@ -41,24 +41,13 @@ cluster_cpu_since() { awk -v a="$1" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { p
 
 # CPU seconds of the thread named $2 in process $1 (0 if there is none): consumerd's handler stage.
 named_thread_cpu() {
-    local t
-    for t in /proc/"$1"/task/*; do
-        if [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ]; then
-            awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$t/stat" 2>/dev/null && return
-        fi
-    done
-    echo 0
+    thread_cpu "$1" | awk -F'\t' -v n="$2" '$1 == n && !found { print $2; found = 1 } END { if (!found) print 0 }'
 }
 
 # The busiest thread's CPU seconds in process $1: consumerd's processing loop (decode → … → produce, delivery
 # reports), the thread that bounds B when the cores are not all busy.
 busiest_thread_cpu() {
-    local t best=0 cpu
-    for t in /proc/"$1"/task/*; do
-        cpu="$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "$t/stat" 2>/dev/null || echo 0)"
-        best="$(awk -v a="$best" -v b="$cpu" 'BEGIN { print (b > a ? b : a) }')"
-    done
-    echo "$best"
+    thread_cpu "$1" | awk -F'\t' 'BEGIN { best = 0 } $2 + 0 > best + 0 { best = $2 } END { print best }'
 }
 
 run_a() {
