@@ -32,8 +32,7 @@ extension EngineDriver {
                 // loop's liveness window is far longer.
                 rd_kafka_flush(producer, min(options.shutdownFlushTimeoutMs, Self.revokeFlushTimeoutMs))
             }
-            // A lost assignment only quiesces the pipeline: records it collected were admitted but never handled.
-            let unhandled = Set(collecting.admitted.map(\.ticket.partition))
+            let unhandled = partitionsWithUnhandledRecords
             execute(lost
                 ? engine.lost(ids, incremental: cooperative, unhandled: unhandled, now: now)
                 : engine.revoked(ids, incremental: cooperative, unhandled: unhandled, now: now))
@@ -51,7 +50,7 @@ extension EngineDriver {
             observer.kafkaError("rebalance: \(KafkaError.text(error))", fatal: false)
             rd_kafka_assign(consumer, nil)
             let current = Array(engine.partitions.keys)
-            execute(engine.lost(current, incremental: false, unhandled: Set(collecting.admitted.map(\.ticket.partition)), now: now))
+            execute(engine.lost(current, incremental: false, unhandled: partitionsWithUnhandledRecords, now: now))
             dropBacklog(for: Set(current))
             rebuilder.cancel(partitions: Set(current))
             observer.rebalanced(.lost, assignedPartitions: 0)
@@ -79,4 +78,10 @@ extension EngineDriver {
 
     /// Time per loop pass given to a state rebuild: records of active partitions are handled in between.
     static var rebuildSliceMs: Int { 25 }
+
+    /// Partitions with records admitted into the batch being collected, which the handler has not seen: a lost
+    /// assignment only quiesces the pipeline, so these are not handled before the partitions go.
+    var partitionsWithUnhandledRecords: Set<Int32> {
+        Set(collecting.admitted.map(\.ticket.partition))
+    }
 }
