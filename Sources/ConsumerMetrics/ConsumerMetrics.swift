@@ -43,7 +43,9 @@ public final class ConsumerMetrics: Sendable {
 
     private let skipped: [SkipReason: Counter]
     private let deadLettered: [ErrorType: Counter]
-    private let predictions: [ModelVariantLabel: (negative: Counter, positive: Counter)]
+    /// Per ``ModelVariantLabel`` case, in `allCases` order: an array, not a dictionary keyed by the label, as it
+    /// is read once per delivered prediction (hashing the key cost more than the two counters).
+    private let predictions: [(negative: Counter, positive: Counter)]
     private let probability: ValueHistogram
     /// Indexed by ``Stage/index`` (an array, not a dictionary: `produce_ack` is observed on every delivery, and
     /// a dictionary look-up hashes the key each time).
@@ -139,12 +141,12 @@ public final class ConsumerMetrics: Sendable {
                 ($0, counter(C.dlqRecords, [("error_type", $0.rawValue)]))
             }
         )
-        self.predictions = Dictionary(uniqueKeysWithValues: ModelVariantLabel.allCases.map { label in
-            (label, (
+        self.predictions = ModelVariantLabel.allCases.map { label in
+            (
                 counter(C.predictions, [("variant", label.rawValue), ("prediction", "0")]),
                 counter(C.predictions, [("variant", label.rawValue), ("prediction", "1")])
-            ))
-        })
+            )
+        }
         self.defaultVariant = ModelVariantLabel(rawValue: variant) ?? .ml
         self.probability = histogram(C.predictionProbability, MetricBuckets.probability)
         self.stages = Stage.allCases.map {
@@ -242,12 +244,11 @@ public final class ConsumerMetrics: Sendable {
         prediction: Int, probability: Double, endToEndSeconds: Double?, variant: ModelVariantLabel? = nil
     ) {
         self.predictionsMade.increment()
-        if let counters = self.predictions[variant ?? self.defaultVariant] {
-            switch prediction {
-            case 0: counters.negative.increment()
-            case 1: counters.positive.increment()
-            default: break
-            }
+        let counters = self.predictions[(variant ?? self.defaultVariant).index]
+        switch prediction {
+        case 0: counters.negative.increment()
+        case 1: counters.positive.increment()
+        default: break
         }
         if probability.isFinite {
             self.probability.record(probability)

@@ -10,6 +10,14 @@
 public enum ModelVariantLabel: String, Sendable, CaseIterable {
     case ml
     case baseline
+
+    /// The case's position in `allCases`.
+    var index: Int {
+        switch self {
+        case .ml: 0
+        case .baseline: 1
+        }
+    }
 }
 
 /// The outcome of a model reload (`result` of `volatility_consumer_model_reloads_total`).

@@ -240,11 +240,19 @@ public struct RealisedLabelTracker: Sendable {
         }
     }
 
-    private var products: [String: ProductHorizons] = [:]
-    /// The product of the last observed tick (valid until the dictionary's structure changes).
-    private var lastIndex: Dictionary<String, ProductHorizons>.Index?
+    /// Each product's horizons live in a slot of ``products``, found through ``slots``: the creation-order queue
+    /// then holds slot numbers, not product ids, so keeping it costs no string hashing or reference counting (a
+    /// queue of `(String, UInt64)` entries, looked up by name, was a tenth of the handler thread with 3,400
+    /// products, `perf`). A dropped product's slot is reused; its stale queue entries stay recognisable because
+    /// horizon ids only grow (the new occupant's horizons are all newer).
+    private var slots: [String: Int32] = [:]
+    private var products: [ProductHorizons] = []
+    private var productIds: [String] = []
+    private var freeSlots: [Int32] = []
+    /// The slot of the last observed tick's product.
+    private var lastSlot: Int32?
     /// Horizons in creation order, for dropping the oldest; entries of completed horizons are stale.
-    private var order: [(productId: String, id: UInt64)] = []
+    private var order: [(slot: Int32, id: UInt64)] = []
     private var orderHead = 0
     private var nextId: UInt64 = 0
     /// Open horizons in the partition.
@@ -300,26 +308,42 @@ public struct RealisedLabelTracker: Sendable {
     /// (into ``completed``) and adds its ln(mid) difference to the others.
     public mutating func observe(productId: String, eventTime: Double, midprice: Double) {
         let logMid = log(midprice)
-        guard let index = self.products.index(forKey: productId) else {
-            self.products[productId] = ProductHorizons(lastEventTime: eventTime, lastLogMid: logMid)
-            self.lastIndex = self.products.index(forKey: productId)
+        guard let slot = self.slots[productId] else {
+            self.lastSlot = self.allocateSlot(productId, ProductHorizons(lastEventTime: eventTime, lastLogMid: logMid))
             return
         }
-        self.lastIndex = index
+        self.lastSlot = slot
+        let index = Int(slot)
         let closed = Self.advance(
-            &self.products.values[index], productId: productId, eventTime: eventTime, logMid: logMid,
+            &self.products[index], productId: productId, eventTime: eventTime, logMid: logMid,
             into: &self.completed)
         if closed > 0 {
             // Creation-order entries of this product's completed horizons at the queue's front are stale: pop
             // them without a lookup (a partition with one product, or in-order ones, keeps the queue short so).
-            let oldestOpen = self.products.values[index].oldestId ?? .max
+            let oldestOpen = self.products[index].oldestId ?? .max
             while self.orderHead < self.order.count, self.order[self.orderHead].id < oldestOpen,
-                self.order[self.orderHead].productId == productId
+                self.order[self.orderHead].slot == slot
             {
                 self.orderHead += 1
             }
         }
         self.openCount -= closed
+    }
+
+    /// Puts a new product's state in a free slot (or a new one) and returns the slot.
+    private mutating func allocateSlot(_ productId: String, _ state: ProductHorizons) -> Int32 {
+        let slot: Int32
+        if let free = self.freeSlots.popLast() {
+            slot = free
+            self.products[Int(free)] = state
+            self.productIds[Int(free)] = productId
+        } else {
+            slot = Int32(self.products.count)
+            self.products.append(state)
+            self.productIds.append(productId)
+        }
+        self.slots[productId] = slot
+        return slot
     }
 
     private static func advance(
@@ -393,31 +417,23 @@ public struct RealisedLabelTracker: Sendable {
     /// after, for a tick that produced a prediction), with the current ``settings``. `second` is an optional
     /// second model's score of the same tick (e.g. the shadow model).
     public mutating func openAtLastTick(source: RecordSource, first: HorizonScore, second: HorizonScore? = nil) {
-        guard let index = self.lastIndex else { return }
+        guard let slot = self.lastSlot else { return }
         let id = self.nextId
         self.nextId &+= 1
-        let productId = self.products.keys[index]
-        self.products.values[index].open(
-            id: id, settings: self.settings, source: source, first: first, second: second)
+        self.products[Int(slot)].open(id: id, settings: self.settings, source: source, first: first, second: second)
         self.openCount += 1
-        self.order.append((productId, id))
+        self.order.append((slot, id))
         while self.openCount > self.settings.maxPending, self.orderHead < self.order.count {
             let entry = self.order[self.orderHead]
             self.orderHead += 1
-            guard let owner = self.products.index(forKey: entry.productId),
-                let dropped = self.products.values[owner].oldest, dropped.id == entry.id
-            else { continue }
-            self.products.values[owner].removeOldest()
-            self.products.values[owner].trimToOldest()
+            let owner = Int(entry.slot)
+            guard let dropped = self.products[owner].oldest, dropped.id == entry.id else { continue }
+            self.products[owner].removeOldest()
+            self.products[owner].trimToOldest()
             self.openCount -= 1
             self.expiries.maxPending += dropped.scoreCount
         }
         self.compactOrder()
-    }
-
-    private static func isOpen(_ entry: (productId: String, id: UInt64), in products: [String: ProductHorizons]) -> Bool {
-        guard let index = products.index(forKey: entry.productId) else { return false }
-        return products.values[index].contains(entry.id)
     }
 
     /// Keeps the creation-order queue within about twice the open horizons: consumed entries are shifted out
@@ -425,12 +441,11 @@ public struct RealisedLabelTracker: Sendable {
     private mutating func compactOrder() {
         let live = self.order.count - self.orderHead
         if live > 2 * self.openCount + 1024 {
-            // The products are only read here: a local reference to them (not a method on `self` while `order` is
-            // written, which made Swift copy the whole tracker on every call).
-            let products = self.products
             var write = 0
-            for read in self.orderHead..<self.order.count where Self.isOpen(self.order[read], in: products) {
-                self.order[write] = self.order[read]
+            for read in self.orderHead..<self.order.count {
+                let entry = self.order[read]
+                guard self.products[Int(entry.slot)].contains(entry.id) else { continue }
+                self.order[write] = entry
                 write += 1
             }
             self.order.removeLast(self.order.count - write)
@@ -443,16 +458,25 @@ public struct RealisedLabelTracker: Sendable {
 
     /// Drops a product's open horizons with its state (counted as `reason`).
     public mutating func drop(productId: String, reason: HorizonExpiry) {
-        guard let removed = self.products.removeValue(forKey: productId) else { return }
-        self.lastIndex = nil
+        guard let slot = self.slots.removeValue(forKey: productId) else { return }
+        let index = Int(slot)
+        let removed = self.products[index]
+        if self.lastSlot == slot { self.lastSlot = nil }
         self.openCount -= removed.openCount
         for i in removed.horizonsHead..<removed.horizons.count { self.expiries[reason] += removed.horizons[i].scoreCount }
+        // The slot's queue entries are stale from now on: a later occupant's horizons have newer ids.
+        self.products[index] = ProductHorizons(lastEventTime: 0, lastLogMid: 0)
+        self.productIds[index] = ""
+        self.freeSlots.append(slot)
     }
 
     /// Forgets every product and horizon without counting them (the partition moved elsewhere).
     public mutating func removeAll() {
+        self.slots.removeAll()
         self.products.removeAll()
-        self.lastIndex = nil
+        self.productIds.removeAll()
+        self.freeSlots.removeAll()
+        self.lastSlot = nil
         self.order.removeAll()
         self.orderHead = 0
         self.openCount = 0
