@@ -81,9 +81,11 @@ extension EngineDriver {
             let index = finishing.finished
             let admitted = finishing.admitted[index]
             if fatalClientError == nil, engine.isCurrent(admitted.ticket) {
-                finishing.withSlot(index) { record, disposition, output, extras in
-                    produceOutputs(of: admitted, record: record, disposition: disposition, output: output, extras: extras, now: now)
-                }
+                var slot = finishing.takeSlot(index)
+                produceOutputs(
+                    of: admitted, record: slot.record, disposition: slot.disposition, output: slot.output,
+                    extras: slot.extras, now: now)
+                finishing.returnSlot(index, output: &slot.output, extras: &slot.extras)
             }
             rd_kafka_message_destroy(admitted.message)
             finishing.finished = index + 1
