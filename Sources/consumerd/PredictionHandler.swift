@@ -15,7 +15,7 @@ final class PredictionHandler: RecordHandler {
 
     /// An empty pipeline with the configured model and bounds, copied for each new partition.
     private var template: RecordPipeline
-    private var pipelines: [Int32: RecordPipeline] = [:]
+    private var pipelines = PartitionPipelines()
     private var recordsSinceStateKeys = 0
     private let metrics: ConsumerMetrics
     private var timings = StageTimings()
@@ -108,7 +108,7 @@ final class PredictionHandler: RecordHandler {
         models = set
         encoders = Encoders(set)
         template.model = set.active
-        for partition in pipelines.keys { pipelines[partition]?.model = set.active }
+        pipelines.updateAll { $0.model = set.active }
         // Drift is measured against the new active model's reference from its first record; horizons opened
         // from now on use its label threshold (open ones keep theirs).
         resetDrift(next.quality.drift)
@@ -116,8 +116,8 @@ final class PredictionHandler: RecordHandler {
     }
 
     func resetState(partitions: Set<Int32>) {
-        for partition in partitions { pipelines[partition] = nil }
-        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.productCount })
+        for partition in partitions { pipelines.remove(partition) }
+        metrics.setStateKeys(pipelines.productCount)
     }
 
     /// Runs the same path as ``handle(_:output:)`` — so the rebuilt windows are exactly those of an
@@ -158,7 +158,7 @@ final class PredictionHandler: RecordHandler {
         quality.labelsEnabled = settings != nil
         if let settings { labelHorizonSeconds = settings.horizonSeconds }
         template.setLabelSettings(settings)
-        for partition in pipelines.keys { pipelines[partition]?.setLabelSettings(settings) }
+        pipelines.updateAll { $0.setLabelSettings(settings) }
     }
 
     /// The scores a prediction opens a label horizon with.
@@ -214,7 +214,7 @@ final class PredictionHandler: RecordHandler {
         recordsSinceStateKeys += 1
         guard recordsSinceStateKeys >= every else { return }
         recordsSinceStateKeys = 0
-        metrics.setStateKeys(pipelines.values.reduce(0) { $0 + $1.productCount })
+        metrics.setStateKeys(pipelines.productCount)
     }
 
     func handle(_ record: ConsumedRecord, output: inout [UInt8]) -> RecordDisposition {
