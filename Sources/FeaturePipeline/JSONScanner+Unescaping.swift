@@ -9,6 +9,9 @@ struct JSONStringCapture {
     let destination: UnsafeMutablePointer<UInt8>
     /// Room at `destination`; the scanner ignores a capture with less room than the whole scanned input.
     let capacity: Int
+    /// Where the members of a flat object in the string go when the scan can read it in place, instead of
+    /// unescaping it (see ``JSONScanner/scanNestedFlatObject(into:)``).
+    let members: UnsafeMutablePointer<RecordFields>
 }
 
 extension JSONScanner {

@@ -89,13 +89,25 @@ public struct RecordDecoder: Sendable {
         kafkaTimestamp: Double?,
         now: Double
     ) throws(RecordError) -> DecodedRecord {
-        let capture = scratch.map { JSONStringCapture(memberName: "raw", destination: $0, capacity: count) }
-        let outer = try ScannedObject(
-            scanning: base, count: count, maxDepth: self.maxNestingDepth, context: nil, capture: capture)
+        var message = RecordFields()  // the members of `raw`'s object, if the scan reads them in place
+        let outer = try withUnsafeMutablePointer(to: &message) { (members) throws(RecordError) -> ScannedObject in
+            let capture = scratch.map {
+                JSONStringCapture(memberName: "raw", destination: $0, capacity: count, members: members)
+            }
+            return try ScannedObject(
+                scanning: base, count: count, maxDepth: self.maxNestingDepth, context: nil, capture: capture)
+        }
 
         if let raw = outer.fields.raw {
             guard raw.kind == .string else {
                 throw .schema("field 'raw' is not a string (expected the Coinbase message as a JSON string)")
+            }
+            if outer.capturedMembers {
+                // Read in place by the scan, with spans into the record itself (see
+                // ``JSONScanner/scanNestedFlatObject(into:)``).
+                return try self.assemble(
+                    envelope: outer, message: ScannedObject(base: base, fields: message), isRawMessage: true,
+                    key: key, kafkaTimestamp: kafkaTimestamp, now: now)
             }
             guard raw.hasEscapes else {
                 let inner = try ScannedObject(
