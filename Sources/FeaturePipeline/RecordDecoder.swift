@@ -36,7 +36,9 @@ public struct RecordDecoder: Sendable {
 
     /// Records up to this many bytes get a stack scratch buffer as large as the record, into which the
     /// envelope's `raw` string is unescaped in the same pass that validates it. Larger records (rare) unescape
-    /// `raw` in a second pass, into a buffer of its own size; the result is the same either way.
+    /// `raw` in a second pass, into a buffer of its own size; the result is the same either way. (Below this
+    /// limit, the usual `raw` — a flat object whose only escapes are `\"` — is not unescaped at all but read in
+    /// place by the same pass; see ``JSONScanner/scanNestedFlatObject(into:)``.)
     let singlePassRawLimit: Int
 
     /// The default ``singlePassRawLimit``: far above real envelopes (~500 bytes), small enough for the stack.
