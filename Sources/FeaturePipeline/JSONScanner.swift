@@ -92,9 +92,6 @@ struct JSONScanner {
     ///
     /// - Returns: `true` if the top-level value was an object, `false` if it was another (valid) JSON value.
     /// - Throws: a `parse_error` ``RecordError`` for any syntax, UTF-8 or depth violation, or trailing data.
-    // Inlined (with the member loop) into its one caller, so that `member` is inlined into the loop rather
-    // than called per member.
-    @inline(__always)
     mutating func scanDocument(
         member: (_ key: JSONValueSpan, _ value: JSONValueSpan) throws(RecordError) -> Void
     ) throws(RecordError) -> Bool {
@@ -114,7 +111,6 @@ struct JSONScanner {
         return isObject
     }
 
-    @inline(__always)
     private mutating func scanTopLevelObject(
         member: (_ key: JSONValueSpan, _ value: JSONValueSpan) throws(RecordError) -> Void
     ) throws(RecordError) {
@@ -148,8 +144,6 @@ struct JSONScanner {
                     self.capturedLength = nil
                     self.capturedMembers = false
                 }
-            } else if self.current() == UInt8(ascii: "\"") {
-                value = try self.scanString()  // most values: the inlined fast path, without a call
             } else {
                 value = try self.scanValue(depth: 2)
             }
