@@ -9,6 +9,9 @@ struct JSONStringCapture {
     let destination: UnsafeMutablePointer<UInt8>
     /// Room at `destination`; the scanner ignores a capture with less room than the whole scanned input.
     let capacity: Int
+    /// Where the members of a flat object in the string go when the scan can read it in place, instead of
+    /// unescaping it (see ``JSONScanner/scanNestedFlatObject(into:)``).
+    let members: UnsafeMutablePointer<RecordFields>
 }
 
 extension JSONScanner {
@@ -63,10 +66,48 @@ extension JSONScanner {
         var hasEscapes = false
         defer { self.index = i }
         while true {
-            // Copy plain bytes a word at a time (o <= i - start, so the store stays within the destination),
-            // and handle the escapes of JSON nested in a string (`\"`, `\\`, `\/`) right here, reading them
-            // from the loaded word: this loop runs once per escape in an envelope's `raw`.
-            while i &+ 8 <= end {
+            // The main loop for long strings: one iteration per 8-byte word, however many escapes it holds.
+            // The word is copied to the output as is; then each `\"`, `\\` or `\/` in it, lowest first, is
+            // unescaped by storing the word's bytes after the backslash again, one byte lower (the escaped byte
+            // lands where the backslash was, the rest follow it). Anything else that needs attention (the
+            // closing quote, another escape, a control or non-ASCII byte, an escape split across words, or a
+            // byte flagged spuriously by the mask) ends the loop at that byte, for the loops below. Not having
+            // to re-load the word after each escape matters: JSON nested in a string has one every ~7 bytes.
+            // `i + 16 <= end` keeps the shifted stores (at most 7 bytes further on than the word's own) within
+            // the destination (o <= i - start).
+            wordLoop: while i &+ 16 <= end {
+                let word = SWAR.load(base, i)
+                let out = destination + o
+                UnsafeMutableRawPointer(out).storeBytes(of: word.littleEndian, as: UInt64.self)
+                var special = SWAR.stringSpecialMask(word)
+                var dropped = 0  // backslashes removed so far from this word
+                while special != 0 {
+                    let shift = special.trailingZeroBitCount & ~7
+                    let p = shift >> 3
+                    let e = UInt8(truncatingIfNeeded: word >> UInt64(shift &+ 8))
+                    guard UInt8(truncatingIfNeeded: word >> UInt64(shift)) == UInt8(ascii: "\\"), p < 7,
+                        e == UInt8(ascii: "\"") || e == UInt8(ascii: "\\") || e == UInt8(ascii: "/")
+                    else {
+                        i &+= p
+                        o &+= p &- dropped
+                        if dropped > 0 { hasEscapes = true }
+                        break wordLoop
+                    }
+                    UnsafeMutableRawPointer(out + (p &- dropped))
+                        .storeBytes(of: (word >> UInt64(shift &+ 8)).littleEndian, as: UInt64.self)
+                    dropped &+= 1
+                    // Done with the backslash and the escaped byte (itself flagged when it is `"` or `\`).
+                    special &= ~(UInt64(0x8080) &<< UInt64(shift))
+                }
+                if dropped > 0 { hasEscapes = true }
+                i &+= 8
+                o &+= 8 &- dropped
+            }
+            // The last 8 to 15 bytes before the end of the input (only there: elsewhere the byte loop below
+            // handles what ended the word loop, then the word loop resumes). Copy plain bytes a word at a time
+            // (o <= i - start, so the store stays within the destination), and handle `\"`, `\\` and `\/`
+            // right here, reading them from the loaded word.
+            while i &+ 8 <= end, i &+ 16 > end {
                 let word = SWAR.load(base, i)
                 UnsafeMutableRawPointer(destination + o).storeBytes(of: word.littleEndian, as: UInt64.self)
                 let special = SWAR.stringSpecialMask(word)

@@ -48,6 +48,10 @@ struct JSONScanner {
     /// The unescaped length of the last top-level member named `capture.memberName`, when that member's value
     /// was a string (its bytes are at `capture.destination`); `nil` otherwise.
     private(set) var capturedLength: Int?
+    /// Whether the value of the last top-level member named `capture.memberName` was a string holding a flat
+    /// object that ``scanNestedFlatObject(into:)`` read in place, its members now at `capture.members` (then
+    /// ``capturedLength`` is `nil`).
+    private(set) var capturedMembers = false
 
     /// - Parameter capture: a member of the top-level object whose string value is unescaped during the scan
     ///   (ignored unless `capture.capacity >= count`).
@@ -60,7 +64,7 @@ struct JSONScanner {
 
     /// The byte at `index`, or 0 past the end (0 is never valid where a structural byte is expected).
     @inline(__always)
-    private func current() -> UInt8 {
+    func current() -> UInt8 {
         self.index < self.count ? self.base[self.index] : 0
     }
 
@@ -126,13 +130,19 @@ struct JSONScanner {
             self.skipWhitespace()
             let value: JSONValueSpan
             if let capture = self.capture, self.keyEquals(key, capture.memberName) {
-                if self.current() == UInt8(ascii: "\"") {
+                if self.current() == UInt8(ascii: "\""), let span = self.scanNestedFlatObject(into: capture.members) {
+                    value = span
+                    self.capturedLength = nil
+                    self.capturedMembers = true
+                } else if self.current() == UInt8(ascii: "\"") {
                     let scanned = try self.scanString(unescapingInto: capture.destination)
                     value = scanned.span
                     self.capturedLength = scanned.length
+                    self.capturedMembers = false
                 } else {
                     value = try self.scanValue(depth: 2)
                     self.capturedLength = nil
+                    self.capturedMembers = false
                 }
             } else {
                 value = try self.scanValue(depth: 2)
@@ -169,7 +179,7 @@ struct JSONScanner {
     }
 
     /// Scans a number or literal (anything but strings and containers).
-    private mutating func scanScalarNonString() throws(RecordError) -> JSONValueSpan {
+    mutating func scanScalarNonString() throws(RecordError) -> JSONValueSpan {
         let start = self.index
         switch self.current() {
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):

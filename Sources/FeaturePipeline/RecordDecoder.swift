@@ -36,7 +36,9 @@ public struct RecordDecoder: Sendable {
 
     /// Records up to this many bytes get a stack scratch buffer as large as the record, into which the
     /// envelope's `raw` string is unescaped in the same pass that validates it. Larger records (rare) unescape
-    /// `raw` in a second pass, into a buffer of its own size; the result is the same either way.
+    /// `raw` in a second pass, into a buffer of its own size; the result is the same either way. (Below this
+    /// limit, the usual `raw` — a flat object whose only escapes are `\"` — is not unescaped at all but read in
+    /// place by the same pass; see ``JSONScanner/scanNestedFlatObject(into:)``.)
     let singlePassRawLimit: Int
 
     /// The default ``singlePassRawLimit``: far above real envelopes (~500 bytes), small enough for the stack.
@@ -71,31 +73,49 @@ public struct RecordDecoder: Sendable {
         guard value.count > 0, let start = value.baseAddress else { throw .parse("empty record", at: 0) }
         let base = start.assumingMemoryBound(to: UInt8.self)
         guard value.count <= self.singlePassRawLimit else {
-            return try self.decode(base, count: value.count, scratch: nil, key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+            return try self.decode(
+                base, count: value.count, scratch: nil, message: nil, key: key, kafkaTimestamp: kafkaTimestamp, now: now)
         }
         return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: value.count) {
             (scratch) throws(RecordError) -> DecodedRecord in
-            try self.decode(
-                base, count: value.count, scratch: scratch.baseAddress, key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+            // Left uninitialized (RecordFields is trivial): only written, then read, for an envelope.
+            try withUnsafeTemporaryAllocation(of: RecordFields.self, capacity: 1) {
+                (message) throws(RecordError) -> DecodedRecord in
+                try self.decode(
+                    base, count: value.count, scratch: scratch.baseAddress, message: message.baseAddress,
+                    key: key, kafkaTimestamp: kafkaTimestamp, now: now)
+            }
         }
     }
 
-    /// Decodes `count` bytes at `base`; `scratch`, if any, has room for `count` bytes.
+    /// Decodes `count` bytes at `base`; `scratch`, if any, has room for `count` bytes; `message`, if any, is
+    /// where the scan puts the members of `raw`'s object when it reads them in place (needs `scratch` too).
     private func decode(
         _ base: UnsafePointer<UInt8>,
         count: Int,
         scratch: UnsafeMutablePointer<UInt8>?,
+        message: UnsafeMutablePointer<RecordFields>?,
         key: UnsafeRawBufferPointer?,
         kafkaTimestamp: Double?,
         now: Double
     ) throws(RecordError) -> DecodedRecord {
-        let capture = scratch.map { JSONStringCapture(memberName: "raw", destination: $0, capacity: count) }
+        var capture: JSONStringCapture? = nil
+        if let scratch, let message {
+            capture = JSONStringCapture(memberName: "raw", destination: scratch, capacity: count, members: message)
+        }
         let outer = try ScannedObject(
             scanning: base, count: count, maxDepth: self.maxNestingDepth, context: nil, capture: capture)
 
         if let raw = outer.fields.raw {
             guard raw.kind == .string else {
                 throw .schema("field 'raw' is not a string (expected the Coinbase message as a JSON string)")
+            }
+            if outer.capturedMembers, let message {
+                // Read in place by the scan, with spans into the record itself (see
+                // ``JSONScanner/scanNestedFlatObject(into:)``).
+                return try self.assemble(
+                    envelope: outer, message: ScannedObject(base: base, fields: message.pointee), isRawMessage: true,
+                    key: key, kafkaTimestamp: kafkaTimestamp, now: now)
             }
             guard raw.hasEscapes else {
                 let inner = try ScannedObject(

@@ -7,6 +7,9 @@ struct ScannedObject {
     private(set) var fields = RecordFields()
     /// The unescaped length of the captured member's string value (see ``JSONScanner/capturedLength``).
     private(set) var capturedLength: Int? = nil
+    /// Whether the captured member's string value held a flat object that the scan read in place, its members
+    /// now at the capture's `members` (see ``JSONScanner/capturedMembers``); that object needs no second scan.
+    private(set) var capturedMembers = false
 
     /// Scans `count` bytes as one JSON document whose top level must be an object.
     ///
@@ -30,11 +33,7 @@ struct ScannedObject {
         do {
             isObject = try scanner.scanDocument { (key, value) throws(RecordError) in
                 if key.hasEscapes {
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(key.count, 1)) { buffer in
-                        guard let out = buffer.baseAddress else { return }
-                        let n = JSONUnescaper.unescape(base + key.start, count: key.count, into: out)
-                        self.fields.record(key: UnsafePointer(out), count: n, value: value)
-                    }
+                    Self.recordEscapedKey(key, value: value, base: base, into: &self.fields)
                 } else {
                     // Recorded straight into `self.fields`, saving a copy of the ~300-byte fields at the end.
                     self.fields.record(key: base + key.start, count: key.count, value: value)
@@ -49,12 +48,31 @@ struct ScannedObject {
             throw .schema("top-level JSON value is not an object")
         }
         self.capturedLength = scanner.capturedLength
+        self.capturedMembers = scanner.capturedMembers
+    }
+
+    /// Records a member whose name has escapes (rare; kept out of the inlined member loop).
+    @inline(never)
+    private static func recordEscapedKey(
+        _ key: JSONValueSpan, value: JSONValueSpan, base: UnsafePointer<UInt8>, into fields: inout RecordFields
+    ) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(key.count, 1)) { buffer in
+            guard let out = buffer.baseAddress else { return }
+            let n = JSONUnescaper.unescape(base + key.start, count: key.count, into: out)
+            fields.record(key: UnsafePointer(out), count: n, value: value)
+        }
     }
 
     /// An object without members: the envelope of a record that has none (so its lookups all find nothing).
     /// (Cheaper than an optional envelope, which costs copies of the whole ~300-byte object.)
     init(noMembersAt base: UnsafePointer<UInt8>) {
         self.base = base
+    }
+
+    /// An object already scanned: `fields` with spans relative to `base`.
+    init(base: UnsafePointer<UInt8>, fields: RecordFields) {
+        self.base = base
+        self.fields = fields
     }
 
     /// Calls `body` with the UTF-8 bytes of a string value, unescaped if needed (on the stack when small).

@@ -192,6 +192,48 @@ struct EnvelopeRawTests {
         #expect(ticks > 100)  // the damage is not so heavy that nothing decodes
     }
 
+    static let inPlacePrefix = #"{"ts":1762932011.5,"raw":""#
+
+    /// Whether ``JSONScanner/scanNestedFlatObject(into:)`` reads the `raw` value of `inPlacePrefix + rest` in place.
+    static func readsInPlace(_ record: [UInt8]) -> Bool {
+        record.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return false }
+            var scanner = JSONScanner(base: base, count: buffer.count, maxDepth: 64)
+            scanner.index = Self.inPlacePrefix.utf8.count - 1  // the opening quote of `raw`'s value
+            var members = RecordFields()
+            return withUnsafeMutablePointer(to: &members) { scanner.scanNestedFlatObject(into: $0) != nil }
+        }
+    }
+
+    @Test("raw read in place (a flat object, \\\" the only escape) agrees with the general path at its edges")
+    func inPlaceEdges() {
+        // (the raw string's contents, whether the in-place path takes it when the string is closed)
+        let cases: [(String, Bool)] = [
+            (#"{\"type\":\"ticker\",\"price\":\"1.5\",\"product_id\":\"A-B\"}"#, true),
+            (#"{ \"type\" : \"ticker\" , \"price\" : 2e3 , \"best_bid\":-1.5E-2, \"x\":true,\"y\":false,\"z\":null } "#, true),
+            ("{\\\"price\\\":\\\"1\\\",\\\"price\\\":\\\"3\\\",\\\"\\\":\\\"\\\",\\\"~\u{7F}\\\":\\\"a'b/c\\\"}", true),
+            ("{}", true), (" { } ", true), (#"{\"price\":0}"#, true), (#"{\"price\":-0.0e+1}"#, true),
+            // Given up, left to the general path (ticks, schema errors or parse errors).
+            (#"{\"price\":\"1\",\"x\":[1,{\"a\":2}]}"#, false), (#"{\"price\":\"1\",\"x\":{}}"#, false),
+            (#"{\"price\":\"1\",\"product_id\":\"A\\\"B\"}"#, false), (#"{\"price\":\"1\u0030\"}"#, false),
+            (#"{\"price\":\"1\",\"product_id\":\"A\/B\"}"#, false), (#"{\n\"price\":\"1\"}"#, false),
+            (#"{\"price\":\"1\"}\t"#, false), (#"{\\\"price\\\":1}"#, false), (#"{\"pri"ce\":1}"#, false),
+            ("{\\\"price\\\":\\\"é\\\"}", false), (#"{\"price\":01}"#, false), (#"{\"price\":1.}"#, false),
+            (#"{\"price\":-}"#, false), (#"{\"price\":1,}"#, false), (#"{\"price\":1"#, false),
+            (#"{\"price\":1}x"#, false), (#"{\"price\":1}}"#, false), (#"{\"price\" 1}"#, false),
+            (#"{\"price\":nul}"#, false), (#"{\"price\":truex}"#, false), (#"{\"price\":1 2}"#, false),
+            ("[1]", false), (#"\"x\""#, false), ("", false), (" ", false), ("{,}", false), (#"{\"a\"}"#, false),
+            (#"{\"price\":\"1\""#, false), (#"{\"price\":\"1"#, false), (#"{\"price\":1}\"#, false),
+        ]
+        for (raw, inPlace) in cases {
+            for suffix in [#""}"#, #"","pair":"X-Y"}"#, #"" }"#, #""} x"#, #"","#, ""] {
+                let record = Array((Self.inPlacePrefix + raw + suffix).utf8)
+                #expect(Self.readsInPlace(record) == (inPlace && !suffix.isEmpty), "\(raw)\(suffix)")
+                _ = Self.bothPaths(record)
+            }
+        }
+    }
+
     @Test("the recorded envelopes decode identically on both paths")
     func fixtureAgrees() throws {
         let lines = try fixtureLines(TestPaths.fixtures.appendingPathComponent("coinbase-btc-usd-ticker.ndjson"))
