@@ -20,7 +20,7 @@ extension JSONScanner {
     mutating func scanNestedFlatObject(into members: UnsafeMutablePointer<RecordFields>) -> JSONValueSpan? {
         let opening = self.index
         self.index = opening &+ 1
-        members.pointee = RecordFields()  // (`members` may be uninitialized: RecordFields is a trivial type)
+        members.initialize(to: RecordFields())  // (`members` may be uninitialized; RecordFields is a trivial type)
         guard let memberCount = self.scanNestedFlatObjectBody(into: &members.pointee),
             self.index < self.count, self.base[self.index] == UInt8(ascii: "\"")
         else {

@@ -4,11 +4,12 @@ import FeaturePipeline
 ///
 /// Partition numbers are small and dense (0 up to the topic's partition count), so they index an array: the
 /// handler looks its pipeline up twice per record, and hashing an `Int32` key for a dictionary cost ~2.5 % of the
-/// handler thread (`perf`). Numbers outside the dense range (negative, or beyond ``denseLimit``) go to a
+/// handler thread (`perf`). Numbers outside the dense range (negative, or from ``denseLimit`` on) go to a
 /// dictionary, so any `Int32` works.
 struct PartitionPipelines {
-    /// Partitions below this are kept in the array (it grows only up to the highest partition seen).
-    static let denseLimit: Int32 = 65_536
+    /// Partitions below this are kept in the array (it grows only up to the highest partition seen: at most a few
+    /// MiB of inline pipelines).
+    static let denseLimit: Int32 = 8_192
 
     private var dense: [RecordPipeline?] = []
     private var sparse: [Int32: RecordPipeline] = [:]
