@@ -130,19 +130,20 @@ struct JSONScanner {
             self.skipWhitespace()
             let value: JSONValueSpan
             if let capture = self.capture, self.keyEquals(key, capture.memberName) {
-                if self.current() == UInt8(ascii: "\""), let span = self.scanNestedFlatObject(into: capture.members) {
-                    value = span
-                    self.capturedLength = nil
-                    self.capturedMembers = true
-                } else if self.current() == UInt8(ascii: "\"") {
-                    let scanned = try self.scanString(unescapingInto: capture.destination)
-                    value = scanned.span
-                    self.capturedLength = scanned.length
-                    self.capturedMembers = false
+                // What an earlier member of that name captured no longer counts (the last one wins).
+                self.capturedLength = nil
+                self.capturedMembers = false
+                if self.current() == UInt8(ascii: "\"") {
+                    if let span = self.scanNestedFlatObject(into: capture.members) {
+                        value = span
+                        self.capturedMembers = true
+                    } else {
+                        let scanned = try self.scanString(unescapingInto: capture.destination)
+                        value = scanned.span
+                        self.capturedLength = scanned.length
+                    }
                 } else {
                     value = try self.scanValue(depth: 2)
-                    self.capturedLength = nil
-                    self.capturedMembers = false
                 }
             } else {
                 value = try self.scanValue(depth: 2)
