@@ -87,13 +87,6 @@ struct RecordBatch {
         swap(&extras, &self.extras[index])
     }
 
-    /// The record at `index` and what the handler made of it.
-    func withSlot<Result>(
-        _ index: Int, _ body: (ConsumedRecord, RecordDisposition, [UInt8], ExtraOutputs) -> Result
-    ) -> Result {
-        body(records[index], dispositions[index], outputs[index], extras[index])
-    }
-
     /// Drops the records `drop` names (the batch was not decided yet), handing each to `release`.
     mutating func removeUndecided(where drop: (Admitted) -> Bool, release: (Admitted) -> Void) {
         precondition(!decided && finished == 0, "only a batch that was not handed to the handler can be filtered")

@@ -48,11 +48,8 @@ struct PartitionPipelines {
 
     /// Applies `body` to every partition's pipeline.
     mutating func updateAll(_ body: (inout RecordPipeline) -> Void) {
-        for index in dense.indices {
-            guard var pipeline = dense[index].take() else { continue }
-            body(&pipeline)
-            dense[index] = pipeline
-        }
+        // In place, as the subscript yields them (taking one out and putting it back copies it).
+        for index in dense.indices where dense[index] != nil { body(&dense[index]!) }
         for index in sparse.indices { body(&sparse.values[index]) }
     }
 

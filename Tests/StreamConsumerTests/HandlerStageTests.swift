@@ -168,7 +168,13 @@ struct HandlerStageTests {
     }
 
     static func decided(_ batch: RecordBatch) -> [Decided] {
-        (0..<batch.count).map { index in batch.withSlot(index) { _, disposition, output, extras in Decided(disposition, output, extras) } }
+        var batch = batch
+        var decided: [Decided] = []
+        for index in 0..<batch.count {
+            let slot = batch.takeSlot(index)  // as the driver produces them
+            decided.append(Decided(slot.disposition, slot.output, slot.extras))
+        }
+        return decided
     }
 
     @Test("batches decided on the stage's thread equal the records handled one by one, in order", arguments: [false, true])
