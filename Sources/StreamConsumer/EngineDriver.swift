@@ -94,7 +94,15 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     static var handOffMinimum: Int { 64 }
 
     /// Records handled before the loop serves delivery reports, retries and offsets again.
-    static var batchLimit: Int { PreparedSlot.capacity }
+    static var batchLimit: Int { 512 }
+
+    /// Records the loop collects (and decodes) ahead of a busy stage before it waits for it. While the stage
+    /// decides a batch the loop goes on from pass to pass — fetching, decoding, serving delivery reports — and
+    /// hands over what it collected as soon as the stage is free; it waits only when this much is collected.
+    /// Waiting at the end of every pass instead (one batch ahead at most) left each thread idle ~40 % of a
+    /// catch-up (`compare-b.sh`, docs/PERFORMANCE.md, session 13). As large as a prepared batch, so the loop
+    /// decodes every record it collects.
+    static var leadLimit: Int { PreparedSlot.capacity }
 
     /// Runs the loop until a stop request or a fatal client error, then shuts down (flush, commit, leave).
     // The loop runs behind an existential (`any ProcessingLoop`) and librdkafka's callbacks reach it through
@@ -141,8 +149,11 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 if stage != nil {
                     collect(message)
                     // The stage is free: hand it what is collected now rather than at the end of the pass, so
-                    // it does not wait while the rest of the pass is decoded.
-                    if collecting.count >= Self.handOffMinimum, stage?.isReady == true { advancePipeline() }
+                    // it does not wait while the rest of the pass is decoded. Or the loop is as far ahead as it
+                    // may go: wait for the stage.
+                    if collecting.count >= Self.handOffMinimum, stage?.isReady == true || collecting.count >= Self.leadLimit {
+                        advancePipeline()
+                    }
                 } else {
                     process(message)
                 }
@@ -152,9 +163,10 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 // Emptied before the loop pauses or stops. When it is about to sleep, the stage's end of a batch
                 // wakes it (the wake-up pipe): no output waits for the next record, and the stage keeps working
                 // meanwhile. Without that pipe the loop sleeps in a poll the stage cannot wake, so it empties first.
+                // Otherwise a busy stage is not waited for while records keep coming (``leadLimit``).
                 if !engine.acceptsRecords || stop.isRequested || fatalClientError != nil || (drained && clients.wakeup == nil) {
                     completePipeline()
-                } else {
+                } else if drained || stage?.isReady == true {
                     advancePipeline()
                 }
             }

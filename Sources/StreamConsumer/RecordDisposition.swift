@@ -86,8 +86,8 @@ public protocol RecordHandler: AnyObject {
 public struct PreparedSlot: Sendable, Hashable {
     /// Batches in use at once: one being collected, one being decided, one being produced.
     public static let batches = 3
-    /// Records per batch at most.
-    public static let capacity = 512
+    /// Records per batch at most (the processing loop's lead over a busy stage, `EngineDriver.leadLimit`).
+    public static let capacity = 8192
 
     public let batch: Int
     public let index: Int
