@@ -87,7 +87,7 @@ public struct PreparedSlot: Sendable, Hashable {
     /// Batches in use at once: one being collected, one being decided, one being produced.
     public static let batches = 3
     /// Records per batch at most (the processing loop's lead over a busy stage, `EngineDriver.leadLimit`).
-    public static let capacity = 8192
+    public static let capacity = 4096
 
     public let batch: Int
     public let index: Int
