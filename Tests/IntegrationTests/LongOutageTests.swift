@@ -69,14 +69,28 @@ import Testing
         }.map { String($0.prefix(300)) }
     }
 
-    /// Checks that retention dropped nothing (otherwise the audit's counts mean nothing) and runs the audit.
+    /// Checks that retention dropped nothing (otherwise the audit's counts mean nothing) and that the input topic
+    /// holds what the replay delivered, and runs the audit.
+    ///
+    /// The replay's idempotent producer runs across the outage, and librdkafka 2.0.2's mock cluster does not keep
+    /// idempotence across a full outage: now and then it appends a retried record a second time (CI: 150,001 records
+    /// for 150,000 delivered, 1 run in 4–10). So the input check is exact about content, not count: every record
+    /// the replay delivered is there (its records differ from each other, event times in µs), and the extra ones
+    /// are byte-identical copies of them. Such a copy is an input of its own to consumerd, at its own offset, and
+    /// the audit judges every input offset the topic holds, so it must be answered like any other.
     static func auditWithRetentionCheck(_ cluster: MockClusterProcess, produced: Int?) throws -> DaemonIntegrationTests.AuditSummary {
         let audit = try runLongAudit(bootstrap: cluster.bootstrap)
         let inspector = try TopicInspector(bootstrap: cluster.bootstrap)
         let truncated = try topics.flatMap { try inspector.truncatedPartitions(topic: $0, partitions: partitions) }
         #expect(truncated.isEmpty, "the mock's retention dropped records, the audit is meaningless: \(truncated.prefix(10))")
         if let produced {
-            #expect(audit.inputs == produced, "the input topic holds \(audit.inputs) records, the replay delivered \(produced)")
+            let input = try inspector.recordCopies(topic: "ticks.features", partitions: partitions)
+            print("input topic: \(input.records) records, the replay delivered \(produced); duplicates written by the mock cluster: \(input.copies)")
+            #expect(input.records == audit.inputs, "the input topic holds \(input.records) records, the audit judged \(audit.inputs)")
+            #expect(
+                input.records - input.copies == produced,
+                "the input topic holds \(input.records - input.copies) distinct records (\(input.records) with \(input.copies) duplicates), the replay delivered \(produced)"
+            )
         }
         return audit
     }

@@ -61,6 +61,44 @@ final class TopicInspector {
     /// The timestamps (epoch ms) of every record of `topic`, read up to the high watermarks current at the call;
     /// only the timestamps are kept (a long soak's outputs would not fit in memory as records).
     func recordTimestamps(topic: String, partitions: Int, timeoutSeconds: Double = 120) throws -> [Int64] {
+        var timestamps: [Int64] = []
+        try forEachRecord(topic: topic, partitions: partitions, timeoutSeconds: timeoutSeconds) { message in
+            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            timestamps.append(rd_kafka_message_timestamp(message, &type))
+        }
+        return timestamps
+    }
+
+    /// A record's key and value, byte for byte.
+    private struct RecordBytes: Hashable {
+        var key: [UInt8]?
+        var value: [UInt8]?
+    }
+
+    /// How many records `topic` holds, and how many of them are byte-identical copies (key and value) of another: a
+    /// record written n times counts n − 1 copies. For a topic nobody writes any more (it keeps every record's bytes
+    /// in memory while it reads).
+    func recordCopies(topic: String, partitions: Int, timeoutSeconds: Double = 120) throws -> (records: Int, copies: Int) {
+        func bytes(_ pointer: UnsafeMutableRawPointer?, _ count: Int) -> [UInt8]? {
+            pointer.map { Array(UnsafeRawBufferPointer(start: $0, count: count)) }
+        }
+        var records = 0
+        var distinct = Set<RecordBytes>()
+        try forEachRecord(topic: topic, partitions: partitions, timeoutSeconds: timeoutSeconds) { message in
+            records += 1
+            distinct.insert(RecordBytes(
+                key: bytes(message.pointee.key, message.pointee.key_len),
+                value: bytes(message.pointee.payload, message.pointee.len)
+            ))
+        }
+        return (records, records - distinct.count)
+    }
+
+    /// Calls `body` with every record of `topic`, read from the beginning up to the high watermarks current at the
+    /// call (a topic still being written may show a few records past them).
+    private func forEachRecord(
+        topic: String, partitions: Int, timeoutSeconds: Double, _ body: (UnsafeMutablePointer<rd_kafka_message_t>) -> Void
+    ) throws {
         var remaining: [Int32: Int64] = [:]
         for (partition, marks) in try watermarks(topic: topic, partitions: partitions).enumerated() where marks.high > marks.low {
             remaining[Int32(partition)] = marks.high
@@ -75,7 +113,6 @@ final class TopicInspector {
             throw TestFailure("assign \(topic): \(String(cString: rd_kafka_err2str(assigned)))")
         }
         defer { rd_kafka_assign(client, nil) }
-        var timestamps: [Int64] = []
         let deadline = Date().addingTimeInterval(timeoutSeconds)
         while !remaining.isEmpty, Date() < deadline {
             guard let message = rd_kafka_consumer_poll(client, 200) else { continue }
@@ -86,14 +123,12 @@ final class TopicInspector {
                 continue
             }
             guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
-            var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-            timestamps.append(rd_kafka_message_timestamp(message, &type))
+            body(message)
             if let high = remaining[partition], message.pointee.offset >= high - 1 { remaining[partition] = nil }
         }
         guard remaining.isEmpty else {
             throw TestFailure("reading \(topic) timed out with \(remaining.count) partitions unread")
         }
-        return timestamps
     }
 }
 
