@@ -5,9 +5,8 @@ import Testing
 @Suite(.serialized) struct OperatorCommandTests {
     static func runToExit(_ arguments: [String], environment: [String: String] = [:], timeoutSeconds: Double = 60) throws -> (status: Int32?, stdout: [String], stderr: String) {
         let child = try ChildProcess(name: "consumerd \(arguments.first ?? "")", arguments: arguments, environment: environment)
+        // Waits for the exit and then for both pipes' end of file: the last output chunk is read by then.
         let status = child.waitForExit(timeoutSeconds: timeoutSeconds)
-        // The exit can come before the last output chunk is read.
-        waitUntil(timeoutSeconds: 2) { false }
         return (status, child.stdout, child.stderr)
     }
 

@@ -58,15 +58,13 @@ final class ChildProcess: @unchecked Sendable {
         let pending = Shared("")
         let lines = stdoutLines
         let atEnd = pipesAtEnd
-        // At end of file each handler removes itself: a dispatch source left on a pipe that is later closed can
-        // be re-armed onto whatever file reuses the descriptor number and crash libdispatch's event loop.
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                atEnd.withLock { $0 += 1 }
-                return
-            }
+        try process.run()
+        // Each pipe is read by a thread of its own (from here on: until now the pipe buffers), blocking in read(2)
+        // until end of file, not through `readabilityHandler`: that is a dispatch source per pipe, and with many
+        // children started and ended in parallel the test runner crashed in libdispatch's event loop
+        // (`_dispatch_event_loop_drain`, signal 11, CI 2026-12-01) even with every handler removed at end of file.
+        // The thread keeps its `FileHandle`, so the descriptor stays open (and cannot be reused) until it is done.
+        Self.readUntilEnd(out.fileHandleForReading, name: "\(name)-out") { data in
             pending.withLock { pending in
                 pending += String(decoding: data, as: UTF8.self)
                 while let newline = pending.firstIndex(of: "\n") {
@@ -75,21 +73,18 @@ final class ChildProcess: @unchecked Sendable {
                     lines.withLock { $0.append(line) }
                 }
             }
+        } atEnd: {
+            atEnd.withLock { $0 += 1 }
         }
         let errors = stderrText
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else {
-                handle.readabilityHandler = nil
-                atEnd.withLock { $0 += 1 }
-                return
-            }
+        Self.readUntilEnd(err.fileHandleForReading, name: "\(name)-err") { data in
             errors.withLock { text in
                 text += String(decoding: data, as: UTF8.self)
                 if text.utf8.count > 4_000_000 { text = String(text.suffix(1_000_000)) }
             }
+        } atEnd: {
+            atEnd.withLock { $0 += 1 }
         }
-        try process.run()
     }
 
     deinit {
@@ -97,8 +92,29 @@ final class ChildProcess: @unchecked Sendable {
             process.terminate()
             kill(process.processIdentifier, SIGKILL)
         }
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
+    }
+
+    /// Starts a thread that passes what `handle` reads to `body` until end of file (the child and every process
+    /// that inherited the pipe have closed it), then calls `atEnd`.
+    private static func readUntilEnd(
+        _ handle: FileHandle, name: String, _ body: @escaping @Sendable (Data) -> Void, atEnd: @escaping @Sendable () -> Void
+    ) {
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    body(Data(buffer[0..<count]))
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            atEnd()
+        }
+        thread.name = name
+        thread.start()
     }
 
     var stderr: String { stderrText.withLock { $0 } }
