@@ -90,20 +90,13 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         self.preparesRecords = handler.preparesRecords
     }
 
-    /// Records collected at least before a batch is handed to a stage that became free within a pass.
-    static var handOffMinimum: Int { 64 }
-
     /// Records handled before the loop serves delivery reports, retries and offsets again.
     static var batchLimit: Int { 512 }
 
-    /// Records the loop collects (and decodes) ahead of a busy stage before it waits for it. While the stage
-    /// decides a batch the loop goes on from pass to pass — fetching, decoding, serving delivery reports — and
-    /// hands over what it collected as soon as the stage is free; it waits only when this much is collected.
-    /// Waiting at the end of every pass instead (one batch ahead at most) left each thread idle ~40 % of a
-    /// catch-up (`compare-b.sh`, docs/PERFORMANCE.md, session 13). As large as a prepared batch, so the loop
-    /// decodes every record it collects. 4,096: about as fast as 8,192 and half its memory (peak RSS +15 MiB
-    /// against +27 MiB over waiting every pass, on the 300k-record catch-up).
-    static var leadLimit: Int { PreparedSlot.capacity }
+    /// When batches go to the stage and come back. The lead is as large as a prepared batch, so the loop decodes
+    /// every record it collects: 4,096, about as fast as 8,192 for half its memory (peak RSS +15 MiB against
+    /// +27 MiB over waiting every pass, on the 300k-record catch-up; docs/PERFORMANCE.md, session 13).
+    static var handOff: PipelineHandOff { PipelineHandOff(minimum: 64, leadLimit: PreparedSlot.capacity) }
 
     /// Runs the loop until a stop request or a fatal client error, then shuts down (flush, commit, leave).
     // The loop runs behind an existential (`any ProcessingLoop`) and librdkafka's callbacks reach it through
@@ -152,7 +145,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                     // The stage is free: hand it what is collected now rather than at the end of the pass, so
                     // it does not wait while the rest of the pass is decoded. Or the loop is as far ahead as it
                     // may go: wait for the stage.
-                    if collecting.count >= Self.handOffMinimum, stage?.isReady == true || collecting.count >= Self.leadLimit {
+                    if Self.handOff.advancesAfterCollecting(collected: collecting.count, stageReady: stage?.isReady == true) {
                         advancePipeline()
                     }
                 } else {
@@ -164,11 +157,13 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 // Emptied before the loop pauses or stops. When it is about to sleep, the stage's end of a batch
                 // wakes it (the wake-up pipe): no output waits for the next record, and the stage keeps working
                 // meanwhile. Without that pipe the loop sleeps in a poll the stage cannot wake, so it empties first.
-                // Otherwise a busy stage is not waited for while records keep coming (``leadLimit``).
-                if !engine.acceptsRecords || stop.isRequested || fatalClientError != nil || (drained && clients.wakeup == nil) {
-                    completePipeline()
-                } else if drained || stage?.isReady == true {
-                    advancePipeline()
+                let mustEmpty = !engine.acceptsRecords || stop.isRequested || fatalClientError != nil
+                switch Self.handOff.atPassEnd(
+                    mustEmpty: mustEmpty, drained: drained, canBeWoken: clients.wakeup != nil, stageReady: stage?.isReady == true)
+                {
+                case .empty: completePipeline()
+                case .advance: advancePipeline()
+                case .carryOn: break
                 }
             }
             if !engine.acceptsRecords { keepConsumerAlive() }

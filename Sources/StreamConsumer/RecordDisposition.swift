@@ -86,7 +86,7 @@ public protocol RecordHandler: AnyObject {
 public struct PreparedSlot: Sendable, Hashable {
     /// Batches in use at once: one being collected, one being decided, one being produced.
     public static let batches = 3
-    /// Records per batch at most (the processing loop's lead over a busy stage, `EngineDriver.leadLimit`).
+    /// Records per batch at most (the processing loop's lead over a busy stage: `EngineDriver.handOff`).
     public static let capacity = 4096
 
     public let batch: Int
