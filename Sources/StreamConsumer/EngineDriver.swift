@@ -158,8 +158,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 // wakes it (the wake-up pipe): no output waits for the next record, and the stage keeps working
                 // meanwhile. Without that pipe the loop sleeps in a poll the stage cannot wake, so it empties first.
                 let mustEmpty = !engine.acceptsRecords || stop.isRequested || fatalClientError != nil
+                let passStop: PipelineHandOff.PassStop = drained ? .drained : handled >= Self.batchLimit ? .full : .heldBack
                 switch Self.handOff.atPassEnd(
-                    mustEmpty: mustEmpty, drained: drained, canBeWoken: clients.wakeup != nil, stageReady: stage?.isReady == true)
+                    mustEmpty: mustEmpty, stop: passStop, canBeWoken: clients.wakeup != nil, stageReady: stage?.isReady == true)
                 {
                 case .empty: completePipeline()
                 case .advance: advancePipeline()

@@ -32,13 +32,32 @@ struct PipelineHandOff: Sendable {
         collected >= minimum && (collected >= leadLimit || stageReady())
     }
 
-    /// At the end of a pass. `mustEmpty`: the loop is about to pause fetching (back-pressure) or stop;
-    /// `drained`: no fetched record is waiting; `canBeWoken`: the end of a batch in the stage wakes a sleeping
-    /// loop (the wake-up pipe), so the loop may sleep with a batch in the stage.
-    func atPassEnd(mustEmpty: Bool, drained: Bool, canBeWoken: Bool, stageReady: Bool) -> PassEnd {
-        if mustEmpty || (drained && !canBeWoken) { return .empty }
-        // Drained: the loop is about to sleep, so it produces what the stage decided first (nothing else to do).
-        if drained || stageReady { return .advance }
-        return .carryOn
+    /// Why a pass stopped taking records.
+    enum PassStop: Equatable, Sendable {
+        /// No fetched record is waiting: the loop is about to sleep.
+        case drained
+        /// The pass took its whole share: more records may be waiting.
+        case full
+        /// Back-pressure: the engine takes no more records while the pipeline holds these (or a fatal error).
+        case heldBack
+    }
+
+    /// At the end of a pass. `mustEmpty`: the loop is about to pause fetching (back-pressure with nothing in the
+    /// pipeline left to count) or stop; `canBeWoken`: the end of a batch in the stage wakes a sleeping loop (the
+    /// wake-up pipe), so the loop may sleep with a batch in the stage.
+    func atPassEnd(mustEmpty: Bool, stop: PassStop, canBeWoken: Bool, stageReady: Bool) -> PassEnd {
+        if mustEmpty { return .empty }
+        switch stop {
+        case .drained:
+            // About to sleep: what the stage decided is produced first, if the stage can wake the loop for the
+            // next batch; otherwise everything is.
+            return canBeWoken ? .advance : .empty
+        case .full:
+            // Only while records keep coming is a busy stage not waited for.
+            return stageReady ? .advance : .carryOn
+        case .heldBack:
+            // Nothing to do until the stage's batch is produced: carrying on would spin through empty passes.
+            return .advance
+        }
     }
 }

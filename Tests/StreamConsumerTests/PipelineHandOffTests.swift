@@ -27,10 +27,10 @@ import Testing
     }
 
     @Test func thePipelineIsEmptiedBeforeAPauseOrStopWhateverTheStageDoes() {
-        for drained in [false, true] {
+        for stop in [PipelineHandOff.PassStop.drained, .full, .heldBack] {
             for canBeWoken in [false, true] {
                 for stageReady in [false, true] {
-                    #expect(policy.atPassEnd(mustEmpty: true, drained: drained, canBeWoken: canBeWoken, stageReady: stageReady) == .empty)
+                    #expect(policy.atPassEnd(mustEmpty: true, stop: stop, canBeWoken: canBeWoken, stageReady: stageReady) == .empty)
                 }
             }
         }
@@ -38,17 +38,27 @@ import Testing
 
     @Test func aLoopAboutToSleepProducesWhatTheStageDecidedFirst() {
         // The stage's end of a batch wakes the loop: one step, then sleep with the next batch in the stage.
-        #expect(policy.atPassEnd(mustEmpty: false, drained: true, canBeWoken: true, stageReady: false) == .advance)
-        #expect(policy.atPassEnd(mustEmpty: false, drained: true, canBeWoken: true, stageReady: true) == .advance)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .drained, canBeWoken: true, stageReady: false) == .advance)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .drained, canBeWoken: true, stageReady: true) == .advance)
         // Nothing would wake it: it empties the pipeline before it sleeps.
-        #expect(policy.atPassEnd(mustEmpty: false, drained: true, canBeWoken: false, stageReady: false) == .empty)
-        #expect(policy.atPassEnd(mustEmpty: false, drained: true, canBeWoken: false, stageReady: true) == .empty)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .drained, canBeWoken: false, stageReady: false) == .empty)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .drained, canBeWoken: false, stageReady: true) == .empty)
     }
 
     @Test func whileRecordsKeepComingABusyStageIsNotWaitedFor() {
-        #expect(policy.atPassEnd(mustEmpty: false, drained: false, canBeWoken: true, stageReady: false) == .carryOn)
-        #expect(policy.atPassEnd(mustEmpty: false, drained: false, canBeWoken: false, stageReady: false) == .carryOn)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .full, canBeWoken: true, stageReady: false) == .carryOn)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .full, canBeWoken: false, stageReady: false) == .carryOn)
         // A free stage gets the pass's records and gives its decided batch back.
-        #expect(policy.atPassEnd(mustEmpty: false, drained: false, canBeWoken: true, stageReady: true) == .advance)
+        #expect(policy.atPassEnd(mustEmpty: false, stop: .full, canBeWoken: true, stageReady: true) == .advance)
+    }
+
+    @Test func aPassHeldBackByBackPressureWaitsForTheStageInsteadOfSpinning() {
+        // The engine takes no more records while the pipeline holds these: only producing them frees room, so the
+        // loop takes the stage's batch back (waiting for it) rather than turning through empty passes.
+        for canBeWoken in [false, true] {
+            for stageReady in [false, true] {
+                #expect(policy.atPassEnd(mustEmpty: false, stop: .heldBack, canBeWoken: canBeWoken, stageReady: stageReady) == .advance)
+            }
+        }
     }
 }
