@@ -34,8 +34,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var stage: HandlerStage?
     /// Watermarks the state rebuild's reader saw, for ``publishPosition(force:)``.
     var knownWatermarks: [Int32: PositionBoard.Watermarks] = [:]
-    /// When ``refreshPausedEnds(now:)`` last looked.
-    var lastPausedEndsNanos: UInt64 = 0
+    /// When ``refreshLogEnds(now:)`` last looked.
+    var lastLogEndsNanos: UInt64 = 0
     /// With a stage: the records admitted in this loop pass, and the decided batch whose outputs are produced.
     var collecting = RecordBatch(id: 0)
     var finishing = RecordBatch(id: 1)
@@ -132,7 +132,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             let passStart = Clock.monotonicNanos()
             execute(engine.tick(now: passStart, idle: idle))
             watchFetching(now: passStart)
-            refreshPausedEnds(now: passStart)
+            refreshLogEnds(now: passStart)
             var handled = 0
             var drained = false
             while handled < Self.batchLimit, engine.acceptsRecords(pending: pipelineHeld), fatalClientError == nil {
@@ -292,7 +292,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             if let timestamp = state.lastHandledTimestamp { lastHandled[id] = timestamp }
         }
         // What the rebuild's reader fetched (the consumer itself has fetched nothing yet from partitions paused
-        // for their rebuild) and where paused partitions' logs end (``refreshPausedEnds(now:)``). The highest
+        // for their rebuild) and where the logs of partitions not being fetched end (``refreshLogEnds(now:)``). The highest
         // seen is kept while the partition stays assigned: a log's end only grows, so an older one is still a
         // floor, and the scrape takes the consumer's own where it is higher.
         for (id, seen) in rebuilder.cachedWatermarks() { learnWatermarks(of: id, low: seen.low, high: seen.high) }

@@ -54,6 +54,53 @@ import Testing
         #expect(Set(handled) == Set((0..<Int64(more.upperBound))))
     }
 
+    /// The same silent partition, before the watch's window has passed: its `lag_records` must count the records
+    /// it was not given. librdkafka 2.0.2 refreshes its cached high watermark only from fetch responses, which a
+    /// partition that stopped fetching does not get, so the lag read from that cache stayed at 0 — a "drained"
+    /// check (nothing in flight, lag 0, counters still) then passed with a partition's records never handled, and
+    /// an audit called them lost (CI, 2026-12-01: 7,480 inputs of two partitions after an outage).
+    @Test func silentPartitionShowsItsLagBeforeTheWatchRestartsIt() throws {
+        let cluster = try MockCluster(brokers: 1)
+        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
+        scenario.clientProperties = [KafkaProperty(name: "debug", value: "topic", source: "test")]
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        try scenario.produce(0..<scenario.history, with: producer)
+        let handler = ReachingHandler()
+        let observer = RebuildObserver()
+        let more = scenario.history..<(2 * scenario.history)
+        let processor = Mutex<StreamProcessor?>(nil)
+        let produced = Mutex<String?>(nil)
+        let lastLag = Mutex<Int64?>(nil)
+        try scenario.runProcessor(group: "fetch-watch-lag", maxRecords: 1_000, handler: handler, observer: observer, timeoutSeconds: 60, configure: {
+            // Far beyond the test: the partition stays silent, only the lag can tell.
+            $0.fetchStallSeconds = 600
+            $0.fetchFault = .pauseBehindEngine(partition: 0)
+        }, created: { created in
+            processor.withLock { $0 = created }
+        }) {
+            let paused = observer.state.withLock { $0.pauseLogs.contains { $0.contains("[0]: at offset \(scenario.history) ") } }
+            if paused, produced.withLock({ $0 == nil }) {
+                let result: String
+                do {
+                    try scenario.produce(more, with: producer)
+                    result = "ok"
+                } catch {
+                    result = "\(error)"
+                }
+                produced.withLock { $0 = result }
+                return false
+            }
+            guard produced.withLock({ $0 }) == "ok", let current = processor.withLock({ $0 }) else { return false }
+            let lag = current.currentPosition().partitions.first?.lagRecords
+            lastLag.withLock { $0 = lag }
+            return lag == Int64(more.count)
+        }
+        #expect(produced.withLock { $0 } == "ok", "the fault was not injected, or the second batch not produced")
+        #expect(lastLag.withLock { $0 } == Int64(more.count), "lag_records of the silent partition: \(lastLag.withLock { $0 }.map(String.init) ?? "none")")
+        #expect(handler.state.withLock { $0.handledOffsets.count } == scenario.history, "the partition was not silent")
+        #expect(observer.state.withLock { $0.fetchRestarts } == 0)
+    }
+
     /// Without the fault, a healthy catch-up followed by an idle stream (every partition at its end) is never
     /// restarted, however long it idles past the window.
     @Test func healthyIdlePartitionIsNeverRestarted() throws {
