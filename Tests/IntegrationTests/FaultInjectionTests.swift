@@ -68,6 +68,34 @@ import Testing
         }.joined(separator: "; ")
     }
 
+    /// Waits until the broker says the daemons are done: their group's committed offsets reach every input
+    /// partition's log end. The daemon's own "drained" (``waitUntilDrained(_:timeoutSeconds:)``) reads its lag,
+    /// which a partition librdkafka stopped fetching can under-report until its end is looked up; this does not
+    /// depend on the daemon. Returns `nil` when done, else what is still behind.
+    static func waitUntilCommittedToTheEnd(
+        _ bootstrap: String, partitions: Int, group: String = "volatility-consumer", timeoutSeconds: Double = 120
+    ) -> String? {
+        var behind: String? = "never read"
+        let start = Date()
+        defer {
+            // Long after a "drained" only when a partition was not being fetched (the fetch watch restarts it).
+            print("input committed to its end: \(behind == nil ? "yes" : "no"), \(String(format: "%.1f", Date().timeIntervalSince(start))) s after the daemon's drained")
+        }
+        _ = waitUntil(timeoutSeconds: timeoutSeconds) {
+            do {
+                let inspector = try TopicInspector(bootstrap: bootstrap, group: group)
+                let ends = try inspector.watermarks(topic: "ticks.features", partitions: partitions).map(\.high)
+                let committed = try inspector.committed(topic: "ticks.features", partitions: partitions)
+                let lagging = (0..<partitions).filter { ends[$0] > 0 && committed[$0] != ends[$0] }
+                behind = lagging.isEmpty ? nil : lagging.map { "[\($0)] committed \(committed[$0].map(String.init) ?? "none") of \(ends[$0])" }.joined(separator: ", ")
+            } catch {
+                behind = "\(error)"
+            }
+            return behind == nil
+        }
+        return behind
+    }
+
     @Test func killNineAtRandomPointsLosesNothing() throws {
         let cycles = Int(ProcessInfo.processInfo.environment["FAULT_KILL_CYCLES"] ?? "") ?? 20
         var generator = SeededGenerator(seed: UInt64(ProcessInfo.processInfo.environment["FAULT_SEED"] ?? "") ?? 20_261_123)
@@ -88,6 +116,8 @@ import Testing
         let last = try ChildProcess(name: "consumerd-final", arguments: [], environment: Self.environment(cluster.bootstrap))
         let metrics = try #require(last.waitForLine(prefix: "METRICS="))
         #expect(Self.waitUntilDrained(metrics), "the final daemon never drained: \(last.stderr.suffix(2000))")
+        let behind = Self.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: 64)
+        #expect(behind == nil, "input not committed to its end: \(behind ?? "")\n\(last.stderr.suffix(2000))")
         let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
         print("kill -9 × \(cycles): inputs \(audit.inputs) (produced \(produced)), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
         #expect(audit.inputs == produced, "the broker dropped input (retention): the audit would be meaningless")
@@ -125,6 +155,8 @@ import Testing
         #expect(second.waitForExit(timeoutSeconds: 120) == 0, "replay failed: \(second.stderr.suffix(500))")
 
         #expect(Self.waitUntilDrained(metrics), "never drained: \(daemon.stderr.suffix(2000))")
+        let behind = Self.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: 8)
+        #expect(behind == nil, "input not committed to its end: \(behind ?? "")\ncounters: \(Self.counters(metrics))\n\(daemon.stderr.suffix(4000))")
         #expect(daemon.process.isRunning, "the daemon died under faults")
         let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
         print("broker faults: inputs \(audit.inputs), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")
@@ -167,6 +199,8 @@ import Testing
         #expect(cluster.command("up 2") == "ok")
         #expect(stream.waitForExit(timeoutSeconds: 120) == 0)
         #expect(Self.waitUntilDrained(metrics), "never drained after the outage: \(daemon.stderr.suffix(2000))")
+        let behind = Self.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: 4)
+        #expect(behind == nil, "input not committed to its end: \(behind ?? "")\n\(daemon.stderr.suffix(2000))")
         #expect(daemon.stderr.contains("fetching paused"), "no back-pressure while outputs could not be delivered")
         // Bounded: at most one batch (512) past the cap, never the whole backlog.
         #expect(peakInflight <= Double(maxInflight + 512), "in-flight outputs grew to \(peakInflight)")
@@ -205,6 +239,8 @@ import Testing
         }
         #expect(rebalanced, "the restarted daemon got no partition back")
         #expect(Self.waitUntilDrained(metricsA) && Self.waitUntilDrained(metricsB))
+        let behind = Self.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: 3)
+        #expect(behind == nil, "input not committed to its end: \(behind ?? "")")
         let audit = try DaemonIntegrationTests.runAudit(bootstrap: cluster.bootstrap)
         #expect(audit.inputs == 12_000, "the broker dropped input (retention): the audit would be meaningless")
         print("two daemons, kill and restart one: inputs \(audit.inputs), outputs \(audit.outputs), lost \(audit.lost.count), duplicated \(audit.duplicated.count), mismatched \(audit.mismatched.count)")

@@ -8,12 +8,14 @@ import Foundation
 final class TopicInspector {
     private let client: OpaquePointer
 
-    init(bootstrap: String) throws {
+    /// `group`: the group whose committed offsets ``committed(topic:partitions:)`` reads (the inspector never
+    /// joins it: it does not subscribe); a group of its own by default.
+    init(bootstrap: String, group: String? = nil) throws {
         let conf = rd_kafka_conf_new()
         var errorText = [CChar](repeating: 0, count: 512)
         for (name, value) in [
             ("bootstrap.servers", bootstrap),
-            ("group.id", "topic-inspector-\(UInt64.random(in: 0...UInt64.max))"),
+            ("group.id", group ?? "topic-inspector-\(UInt64.random(in: 0...UInt64.max))"),
             ("enable.auto.commit", "false"),
             ("enable.partition.eof", "true"),
             ("fetch.wait.max.ms", "10"),
@@ -50,6 +52,24 @@ final class TopicInspector {
             }
             return (low, high)
         }
+    }
+
+    /// The offset the inspector's group has committed on each partition `0..<partitions` of `topic` (`nil`: none).
+    func committed(topic: String, partitions: Int) throws -> [Int64?] {
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<Int32(partitions) { rd_kafka_topic_partition_list_add(list, topic, partition) }
+        let error = rd_kafka_committed(client, list, 10_000)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            throw TestFailure("committed offsets of \(topic): \(String(cString: rd_kafka_err2str(error)))")
+        }
+        var offsets = [Int64?](repeating: nil, count: partitions)
+        for index in 0..<Int(list.pointee.cnt) {
+            let entry = list.pointee.elems[index]
+            guard entry.err == RD_KAFKA_RESP_ERR_NO_ERROR, entry.offset >= 0, Int(entry.partition) < partitions else { continue }
+            offsets[Int(entry.partition)] = entry.offset
+        }
+        return offsets
     }
 
     /// Partitions of `topic` whose oldest records were dropped by retention, as "partition from offset".
