@@ -37,7 +37,8 @@ final class PositionBoard: Sendable {
         var assignedAt: Double?
     }
 
-    /// A partition's watermarks as some other client saw them (the state rebuild's reader).
+    /// A partition's watermarks as some other client saw them: the state rebuild's reader, or a look-up of the
+    /// log's end (``LogEndProbe``) for a partition the consumer is not fetching.
     struct Watermarks: Sendable, Equatable {
         var low: Int64
         var high: Int64
@@ -47,10 +48,12 @@ final class PositionBoard: Sendable {
         var entries: [Int32: Entry] = [:]
         var lastHandled: [Int32: Double] = [:]
         var oldestFetched: Double?
-        /// Watermarks known from elsewhere for partitions the consumer has not fetched from yet.
+        /// Watermarks known from elsewhere for partitions the consumer has not fetched from yet or is not
+        /// fetching (paused, silent).
         var known: [Int32: Watermarks] = [:]
-        /// The consumer handle while it may be asked for watermarks; `nil` once it is being destroyed.
-        var consumer: ConsumerHandle?
+        /// The consumer handle while it may be asked for watermarks (librdkafka's watermark cache is safe to
+        /// read from any thread); `nil` once the processing thread detached it, before it is destroyed.
+        var consumer: ClientHandle?
     }
 
     private let state = Mutex(State())
@@ -61,13 +64,13 @@ final class PositionBoard: Sendable {
     init(topic: String, consumer: OpaquePointer, startsAtLogStart: Bool) {
         self.topic = topic
         self.startsAtLogStart = startsAtLogStart
-        state.withLock { $0.consumer = ConsumerHandle(consumer) }
+        state.withLock { $0.consumer = ClientHandle(consumer) }
     }
 
     /// `lastHandled` holds the partitions that handled a record in their current assignment; the board keeps
     /// each partition's latest across re-assignments.
-    /// `known`: watermarks seen by another client (the state rebuild's reader), used where the consumer has none
-    /// or older ones.
+    /// `known`: watermarks seen by another client (the state rebuild's reader, the log-end look-ups), used where
+    /// the consumer has none or older ones.
     func publish(entries: [Int32: Entry], lastHandled: [Int32: Double], oldestFetched: Double?, known: [Int32: Watermarks] = [:]) {
         state.withLock {
             $0.entries = entries
@@ -126,11 +129,4 @@ extension PositionBoard {
         guard let from = entry.committable ?? entry.position ?? logStart else { return nil }
         return max(0, high - from)
     }
-}
-
-/// The consumer handle as the board keeps it: used only under the board's lock, and only while the processing
-/// thread has not detached it (librdkafka's watermark cache is safe to read from any thread).
-private struct ConsumerHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }

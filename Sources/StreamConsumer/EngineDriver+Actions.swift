@@ -28,7 +28,7 @@ extension EngineDriver {
         case .restartFetch(let offsets):
             restartFetch(offsets)
         case .lookUpEnds(let ids):
-            execute(engine.endsLookedUp(lookUpEnds(ids), now: Clock.monotonicNanos()))
+            lookUpEndsForWatch(ids)
         case .resetState(let ids):
             quiesceStage()
             handler.resetState(partitions: Set(ids))

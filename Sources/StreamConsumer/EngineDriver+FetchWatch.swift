@@ -44,26 +44,6 @@ extension EngineDriver {
         observer.fetchRestarted(partitions: ids.count)
     }
 
-    /// Where the logs of `ids` end now, from the brokers (one ListOffsets request per leader; the high watermark,
-    /// or the last stable offset when reading committed records, as the consumer's isolation level says).
-    /// Partitions whose look-up failed are left out: the watch asks again after its next window.
-    func lookUpEnds(_ ids: [Int32]) -> [Int32: Int64] {
-        let list = PartitionList(topic: options.topics.input, partitions: ids, offset: PartitionOffset.end)
-        let error = list.withPointer { rd_kafka_offsets_for_times(consumer, $0, Self.endLookUpTimeoutMs) }
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            logger.debug("fetch watch: partition ends not read", metadata: ["error": "\(KafkaError.text(error))", "partitions": "\(ids)"])
-            return [:]
-        }
-        var ends: [Int32: Int64] = [:]
-        for entry in list.entries where entry.error == RD_KAFKA_RESP_ERR_NO_ERROR && entry.offset >= 0 {
-            ends[entry.partition] = entry.offset
-        }
-        return ends
-    }
-
-    /// Bounds the end look-up, which runs on the loop (well inside the liveness window).
-    static var endLookUpTimeoutMs: Int32 { 2_000 }
-
     /// How long a restart waits for librdkafka to confirm its seeks: a local operation (no broker round trip),
     /// but answered by the partition's broker thread, which a loaded machine can keep busy for seconds (2 s timed
     /// out once in CI); as long as the other bounded calls on the loop, well inside the liveness window.

@@ -1,6 +1,5 @@
-import Crdkafka
-
-/// Where the logs of partitions that are not being fetched end, for `lag_records`.
+/// Where the logs of partitions that are not being fetched end, for `lag_records`, and the fetch watch's
+/// look-ups: asked of the ``LogEndProbe`` (a thread of its own), answered on a later pass.
 ///
 /// librdkafka 2.0.2 updates a partition's cached high watermark (what the metrics scrape reads, without a broker
 /// round trip) only from fetch responses. A partition that is not fetched keeps the watermark it had:
@@ -8,27 +7,68 @@ import Crdkafka
 /// - silent while it should be fetching (what the fetch watch restarts, but only after `FETCH_STALL_SECONDS`) —
 ///   measured: 0 for a minute with 200 records waiting (`FetchWatchTests`); a "drained" check then passed with
 ///   two partitions' records never handled (CI, 2026-12-01).
-/// So every ``logEndsIntervalNanos`` the loop looks up the ends of the active partitions that are paused or have
-/// delivered nothing (no record, no end-of-partition) for as long (one ListOffsets request per leader, bounded like
-/// the fetch watch's look-up) and lends them to the scrape as known watermarks. A partition that keeps
-/// delivering has a fresh cached watermark and is not looked up; an idle one costs a look-up per interval.
+/// So every ``logEndsIntervalNanos`` the ends of the partitions ``DeliveryEngine/logEndsWanted(now:silentNanos:brokersReachable:)``
+/// names are looked up and lent to the scrape as known watermarks. A partition that keeps delivering has a fresh
+/// cached watermark and is not looked up; an idle one costs a share of one ListOffsets request per leader per
+/// interval, on the probe's thread.
 extension EngineDriver {
     /// How often the ends are looked up, and how long a partition must have been silent to be looked up: a few
     /// times per scrape interval (15 s).
     static var logEndsIntervalNanos: UInt64 { 5_000_000_000 }
 
+    /// Takes the probe's answers (every pass: one atomic load when there are none) and, once per interval, asks
+    /// for the ends the engine wants — unless the previous look-up is still running.
     func refreshLogEnds(now: UInt64) {
-        guard now &- lastLogEndsNanos >= Self.logEndsIntervalNanos else { return }
+        guard let probe = logEndProbe else { return }
+        for answer in probe.takeAnswers() { learn(answer) }
+        guard now &- lastLogEndsNanos >= Self.logEndsIntervalNanos, !probe.isBusy else { return }
         lastLogEndsNanos = now
-        // With every broker down the look-up would only wait out its timeout.
-        guard brokerReachable != false, engine.lifecycle == .running else { return }
-        let silentSince = now &- Self.logEndsIntervalNanos
-        var stale: [Int32] = []
-        for (id, state) in engine.partitions where state.phase == .active {
-            if state.fetchPaused || state.heardNanos <= silentSince { stale.append(id) }
+        let wanted = engine.logEndsWanted(
+            now: now, silentNanos: Self.logEndsIntervalNanos, brokersReachable: brokerReachable != false)
+        if !wanted.isEmpty { probe.ask(LogEndProbe.Request(forLag: Set(wanted))) }
+    }
+
+    /// The fetch watch's ``EngineAction/lookUpEnds(_:)``: answered through ``learn(_:)`` on a later pass.
+    func lookUpEndsForWatch(_ ids: [Int32]) {
+        guard let probe = logEndProbe else { return }
+        probe.ask(LogEndProbe.Request(forWatch: Set(ids)))
+    }
+
+    /// Starts the probe (from `run()`): it looks up on the consumer handle, which outlives it (``shutdown()``
+    /// stops it before the consumer is closed).
+    func startLogEndProbe() {
+        let client = ClientHandle(consumer)
+        let topic = options.topics.input
+        let signal = clients.wakeup?.signal
+        logEndProbe = LogEndProbe(
+            lookUp: { ids, shouldContinue in
+                LogEndQuery.ends(client: client.pointer, topic: topic, partitions: ids, shouldContinue: shouldContinue)
+            },
+            onAnswer: { signal?() })
+    }
+
+    private func learn(_ answer: LogEndProbe.Answer) {
+        let partitions = engine.partitions
+        for (id, end) in answer.ends.ends where partitions[id] != nil {
+            learnWatermarks(of: id, low: nil, high: end)
         }
-        guard !stale.isEmpty else { return }
-        stale.sort()
-        for (id, end) in lookUpEnds(stale) { learnWatermarks(of: id, low: nil, high: end) }
+        // A broker answered: the brokers are back, even if no record comes to say so (an idle input).
+        if !answer.ends.ends.isEmpty { setBrokerReachable(true) }
+        if answer.ends.failed.isEmpty {
+            if logEndsFailing {
+                logEndsFailing = false
+                logger.info("partition ends read again")
+            }
+        } else if brokerReachable != false, !logEndsFailing {
+            // Once per run of failures (not every 5 s): their lag is read from librdkafka's cached watermarks
+            // meanwhile, which can be behind.
+            logEndsFailing = true
+            logger.warning("partition ends not read; their lag_records may be too low until they are", metadata: [
+                "partitions": "\(answer.ends.failed)", "error": "\(answer.ends.error ?? "unknown")",
+            ])
+        }
+        guard !answer.request.forWatch.isEmpty else { return }
+        let watched = answer.ends.ends.filter { answer.request.forWatch.contains($0.key) }
+        execute(engine.endsLookedUp(watched, now: Clock.monotonicNanos()))
     }
 }

@@ -7,6 +7,8 @@ extension EngineDriver {
         logger.info("stopping: flushing outputs and committing offsets", metadata: ["inflight": "\(engine.inflightCount)"])
         // The records already admitted are handled and produced (or dropped, after a fatal error) first.
         stopPipeline()
+        // The probe's look-up in progress (if any) ends while the outputs are flushed; waited for before the close.
+        logEndProbe?.beginStop()
         let now = Clock.monotonicNanos()
         engine.stop(now: now)
         execute(engine.tick(now: now, idle: true))  // pauses every partition
@@ -26,6 +28,7 @@ extension EngineDriver {
         publishPosition(force: true)
         board.detach()
         let assigned = engine.partitions.count
+        logEndProbe?.stop()
         // From here the rebalance callback (run by the close, possibly on a thread that outlives the wait) only
         // gives partitions back to librdkafka: the engine is not touched again.
         let closed = clients.closeConsumer(within: options.consumerCloseTimeoutSeconds, commitFirst: fatalClientError == nil) { [logger] error in

@@ -32,10 +32,15 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     /// The handler's own thread (``StreamProcessorOptions/handlerThread``, at-least-once), from `run()` on;
     /// `nil`: records are handled one by one on this thread.
     var stage: HandlerStage?
-    /// Watermarks the state rebuild's reader saw, for ``publishPosition(force:)``.
+    /// Watermarks the state rebuild's reader saw and log ends looked up (``refreshLogEnds(now:)``), for
+    /// ``publishPosition(force:)``.
     var knownWatermarks: [Int32: PositionBoard.Watermarks] = [:]
-    /// When ``refreshLogEnds(now:)`` last looked.
+    /// When ``refreshLogEnds(now:)`` last asked.
     var lastLogEndsNanos: UInt64 = 0
+    /// Looks up partitions' log ends off the loop, from `run()` until ``shutdown()``.
+    var logEndProbe: LogEndProbe?
+    /// The last look-up left some partitions' ends unread (logged once per run of failures).
+    var logEndsFailing = false
     /// With a stage: the records admitted in this loop pass, and the decided batch whose outputs are produced.
     var collecting = RecordBatch(id: 0)
     var finishing = RecordBatch(id: 1)
@@ -113,6 +118,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
             throw KafkaError(operation: "run the stream processor", message: "it has already run; create a new one")
         }
         try subscribe()
+        startLogEndProbe()
         // While the consumer joins its group.
         if engine.commits.readsOutputMetadataAtStart { readOutputMetadata() }
         if options.handlerThread, engine.commits.allowsHandlingAhead {
@@ -335,6 +341,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     func offsetCommitResult(_ error: rd_kafka_resp_err_t) {
         switch error {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
+            setBrokerReachable(true)  // the group coordinator answered
             observer.offsetsCommitted(success: true, error: nil)
         case RD_KAFKA_RESP_ERR__NO_OFFSET:
             break  // nothing new to commit

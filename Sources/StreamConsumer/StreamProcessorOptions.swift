@@ -54,11 +54,12 @@ public struct StreamProcessorOptions: Sendable {
         fetchStallSeconds > 0 ? UInt64(fetchStallSeconds * 1e9) : 0
     }
 
-    /// The longest a graceful stop takes after SIGTERM: the output flush, then the final commit and the group
-    /// exit (each bounded), plus one second for the loop to notice the request. Service managers must allow more
-    /// (systemd `TimeoutStopSec`, Kubernetes `terminationGracePeriodSeconds`): the one place this budget is set.
+    /// The longest a graceful stop takes after SIGTERM: the output flush (while the log-end probe's look-up in
+    /// progress, if any, ends), then the final commit and the group exit (each bounded), plus one second for the
+    /// loop to notice the request. Service managers must allow more (systemd `TimeoutStopSec`, Kubernetes
+    /// `terminationGracePeriodSeconds`): the one place this budget is set.
     public var shutdownBudgetSeconds: Double {
-        Double(shutdownFlushTimeoutMs) / 1000 + consumerCloseTimeoutSeconds + 1
+        Double(max(shutdownFlushTimeoutMs, LogEndQuery.callTimeoutMs)) / 1000 + consumerCloseTimeoutSeconds + 1
     }
 
     public init(

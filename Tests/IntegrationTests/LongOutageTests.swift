@@ -192,7 +192,7 @@ import Testing
         #expect(replayStatus == 0, "the replay did not deliver its records after the outage: \(replay.stderr.suffix(500))")
         let drained = FaultInjectionTests.waitUntilDrained(metrics, timeoutSeconds: 150)
         let drainedAfter = Date().timeIntervalSince(upAt)
-        let behind = FaultInjectionTests.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: Self.partitions)
+        let behind = FaultInjectionTests.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: Self.partitions, drained: drained)
         #expect(behind == nil, "input not committed to its end (\(assignment.rawValue)): \(behind ?? "")")
         let exposition = Self.metricsText(metrics)
         let processed = metricValue(exposition, "volatility_consumer_messages_processed_total") ?? -1
@@ -303,7 +303,7 @@ import Testing
         let drained = FaultInjectionTests.waitUntilDrained(metrics, timeoutSeconds: 180)
         let drainedAt = Date().timeIntervalSince(sampler.reference)
         let samples = sampler.stop()
-        let behind = FaultInjectionTests.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: Self.partitions)
+        let behind = FaultInjectionTests.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: Self.partitions, drained: drained)
         #expect(behind == nil, "input not committed to its end: \(behind ?? "")")
         if !drained { print("NOT DRAINED after a \(outage) s outage:\n\(Self.failureContext(daemon, metrics: metrics))") }
         #expect(drained, "not drained within 180 s after the brokers came back")

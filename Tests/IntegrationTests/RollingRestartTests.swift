@@ -206,7 +206,7 @@ import Testing
         #expect(drained, "not every instance drained after the restarts: stalled (nothing handled or acknowledged for 120 s) or still catching up after 1,200 s; see the printed verdict")
         let assignedAtEnd = assignedTotal()
         #expect(assignedAtEnd == partitions, "\(assignedAtEnd) of \(partitions) partitions assigned after the restarts")
-        let behind = FaultInjectionTests.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: partitions)
+        let behind = FaultInjectionTests.waitUntilCommittedToTheEnd(cluster.bootstrap, partitions: partitions, drained: drained)
         #expect(behind == nil, "input not committed to its end: \(behind ?? "")")
 
         let inspector = try TopicInspector(bootstrap: cluster.bootstrap)

@@ -39,15 +39,10 @@ load_backlog | tee -a "$RAW" >&2
 # CPU seconds the mock cluster used since $1 (a proc_cpu reading): what the broker side cost during a run.
 cluster_cpu_since() { awk -v a="$1" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { printf "%.2f", b - a }'; }
 
-# CPU seconds of the thread named $2 in process $1 (0 if there is none): consumerd's handler stage.
+# CPU seconds of the thread named $2 in process $1 (0 if there is none): consumerd's handler stage and its
+# processing loop (decode → … → produce, delivery reports).
 named_thread_cpu() {
     thread_cpu "$1" | awk -F'\t' -v n="$2" '$1 == n && !found { print $2; found = 1 } END { if (!found) print 0 }'
-}
-
-# The busiest thread's CPU seconds in process $1: consumerd's processing loop (decode → … → produce, delivery
-# reports), the thread that bounds B when the cores are not all busy.
-busiest_thread_cpu() {
-    thread_cpu "$1" | awk -F'\t' 'BEGIN { best = 0 } $2 + 0 > best + 0 { best = $2 } END { print best }'
 }
 
 run_a() {
@@ -81,7 +76,9 @@ run_b() {
         sleep 0.25
     done
     hwm="$(proc_hwm_kib "$pid")"
-    loop_cpu="$(busiest_thread_cpu "$pid")"
+    # The loop's thread is "consumerd-processing" (ProcessorService), cut to 15 characters in /proc's comm. (Until
+    # session 16 this column read "the busiest thread", which is the stage: both columns showed the stage.)
+    loop_cpu="$(named_thread_cpu "$pid" consumerd-proce)"
     stage_cpu="$(named_thread_cpu "$pid" handler-stage)"
     metrics="$(sed -n 's/^METRICS=//p' "$out" | head -n1)"
     local body seconds rate cpu

@@ -123,7 +123,7 @@ final class KafkaClients {
         guard case .open = phase else { return true }
         target.closing.store(true, ordering: .releasing)
         let done = Completion()
-        let consumer = Handle(consumer)
+        let consumer = ClientHandle(consumer)
         let thread = Thread {
             if commitFirst {
                 let commit = rd_kafka_commit(consumer.pointer, nil, 0)
@@ -207,9 +207,12 @@ private final class Completion: Sendable {
     let finished = Atomic<Bool>(false)
 }
 
-/// A client handle handed to the closing thread. librdkafka's handles are thread-safe for close; the processing
-/// thread no longer uses the consumer once it handed it over.
-private struct Handle: @unchecked Sendable {
+/// A client handle used by another thread than the processing loop's: the closing thread, the ``LogEndProbe``'s,
+/// the metrics scrape (``PositionBoard``). Unchecked: an `OpaquePointer` is not `Sendable`, but librdkafka's
+/// handles are thread-safe (its calls may come from any thread); what must be ordered is only their destruction,
+/// which comes after each user is done: ``KafkaClients/destroy()`` runs after the close returned, after
+/// ``LogEndProbe/stop()`` and after the board was detached (``PositionBoard/detach()``, under its lock).
+struct ClientHandle: @unchecked Sendable {
     let pointer: OpaquePointer
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
 }

@@ -1,0 +1,75 @@
+import Crdkafka
+import Foundation
+@testable import StreamConsumer
+import Testing
+
+/// Reading where partitions' logs end, on librdkafka's mock cluster, with a broker down.
+@Suite struct LogEndQueryTests {
+    private static let topic = "ends"
+
+    /// A consumer handle of the kind the engine looks up on (no subscription needed to ask for offsets).
+    private final class Consumer {
+        let pointer: OpaquePointer
+        init(bootstrap: String) throws {
+            var conf = KafkaConf()
+            try conf.set("bootstrap.servers", bootstrap, source: "test")
+            try conf.set("group.id", "log-end-query-test", source: "test")
+            try conf.set("log_level", "3", source: "test")
+            pointer = try conf.makeClient(RD_KAFKA_CONSUMER, operation: "create the test consumer")
+        }
+        deinit { rd_kafka_destroy(pointer) }
+    }
+
+    /// Six partitions led by three brokers (partition p by broker p % 3 + 1), 600 keyed records spread over them.
+    private func cluster() throws -> MockCluster {
+        let cluster = try MockCluster(brokers: 3)
+        try cluster.createTopic(Self.topic, partitions: 6)
+        for partition in Int32(0)..<6 { try cluster.setLeader(topic: Self.topic, partition: partition, broker: partition % 3 + 1) }
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        for index in 0..<600 { try producer.send(topic: Self.topic, key: "product-\(index)", value: Array("\(index)".utf8)) }
+        #expect(producer.flush(timeoutMs: 60_000) == 0)
+        return cluster
+    }
+
+    /// librdkafka's call is all or nothing across leaders: with one broker down, one call for every partition
+    /// reads none. Asked again leader by leader, only the partitions that broker leads are missing.
+    @Test func oneBrokerDownCostsOnlyTheEndsOfThePartitionsItLeads() throws {
+        let cluster = try cluster()
+        let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
+        let partitions = Array(Int32(0)..<6)
+        let all = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: partitions, timeoutMs: 10_000)
+        #expect(all.failed == [])
+        #expect(all.ends.keys.sorted() == partitions)
+        #expect(all.ends.values.reduce(0, +) == 600, "every record is below its partition's end: \(all.ends)")
+
+        try cluster.setBrokerDown(2)
+        let once = LogEndQuery.ask(client: consumer.pointer, topic: Self.topic, partitions: partitions, timeoutMs: 2_000)
+        #expect(once.ends.isEmpty, "one call with a leader down read \(once.ends)")
+        #expect(once.error != nil)
+
+        let partial = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: partitions, timeoutMs: 2_000)
+        #expect(partial.failed == [1, 4])
+        #expect(partial.ends == all.ends.filter { $0.key % 3 != 1 })
+        #expect(partial.error != nil)
+
+        try cluster.setBrokerUp(2)
+        var again = LogEnds()
+        #expect(waitUntil(timeoutSeconds: 60) {
+            again = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: partitions, timeoutMs: 2_000)
+            return again.failed.isEmpty
+        }, "ends still not read after broker 2 came back: \(again)")
+        #expect(again.ends == all.ends)
+    }
+
+    /// A stop request between calls ends the look-up: what was not asked is reported failed, not waited for.
+    @Test func stopRequestEndsTheLeaderByLeaderLookUp() throws {
+        let cluster = try cluster()
+        let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
+        try cluster.setBrokerDown(3)
+        let stopped = LogEndQuery.ends(
+            client: consumer.pointer, topic: Self.topic, partitions: Array(Int32(0)..<6), timeoutMs: 2_000,
+            shouldContinue: { false })
+        #expect(stopped.ends.isEmpty)
+        #expect(stopped.failed == Array(Int32(0)..<6))
+    }
+}
