@@ -23,9 +23,9 @@ extension EngineDriver {
         for answer in probe.takeAnswers() { learn(answer) }
         guard now &- lastLogEndsNanos >= Self.logEndsIntervalNanos, !probe.isBusy else { return }
         lastLogEndsNanos = now
-        let wanted = engine.logEndsWanted(
-            now: now, silentNanos: Self.logEndsIntervalNanos, brokersReachable: brokerReachable != false)
-        if !wanted.isEmpty { probe.ask(LogEndProbe.Request(forLag: Set(wanted))) }
+        let unreachable = brokerReachable == false
+        let wanted = engine.logEndsWanted(now: now, silentNanos: Self.logEndsIntervalNanos, brokersReachable: !unreachable)
+        probe.ask(LogEndProbe.Request(forLag: Set(wanted), brokerCheck: unreachable))
     }
 
     /// The fetch watch's ``EngineAction/lookUpEnds(_:)``: answered through ``learn(_:)`` on a later pass.
@@ -52,8 +52,10 @@ extension EngineDriver {
         for (id, end) in answer.ends.ends where partitions[id] != nil {
             learnWatermarks(of: id, low: nil, high: end)
         }
-        // A broker answered: the brokers are back, even if no record comes to say so (an idle input).
-        if !answer.ends.ends.isEmpty { setBrokerReachable(true) }
+        // A broker answered a look-up that started after the last "all brokers down": they are back, even if no
+        // record comes to say so (an idle input). An answer to a look-up that started earlier proves nothing: a
+        // staggered outage can take the last broker down while it waits for another.
+        if answer.ends.answered, answer.ends.startedNanos > brokersDownNanos { setBrokerReachable(true) }
         if answer.ends.failed.isEmpty {
             if logEndsFailing {
                 logEndsFailing = false

@@ -24,8 +24,6 @@ extension EngineDriver {
         let partition = message.pointee.partition
         guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             if message.pointee.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                // A fetch response: a broker answered (the only news of one after an outage, on an idle input).
-                setBrokerReachable(true)
                 engine.reachedEnd(partition: partition, offset: message.pointee.offset, now: now)
             } else {
                 observer.kafkaError("consume from \(options.topics.input) [\(partition)]: \(KafkaError.text(message.pointee.err))", fatal: false)

@@ -67,6 +67,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var caughtUpReported = false
     var reportedInflight = 0
     var brokerReachable: Bool?
+    /// When the last "all brokers down" was handled (0: never): log-end answers prove brokers reachable only if
+    /// their look-up started later.
+    var brokersDownNanos: UInt64 = 0
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
     /// ``StreamProcessorOptions/fetchFault`` was applied (once).
@@ -327,6 +330,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
 
     func clientError(_ error: rd_kafka_resp_err_t, reason: String, client: OpaquePointer?) {
         if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
+            brokersDownNanos = Clock.monotonicNanos()
             setBrokerReachable(false)
         }
         if error == RD_KAFKA_RESP_ERR__FATAL, let client {
@@ -341,7 +345,6 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     func offsetCommitResult(_ error: rd_kafka_resp_err_t) {
         switch error {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
-            setBrokerReachable(true)  // the group coordinator answered
             observer.offsetsCommitted(success: true, error: nil)
         case RD_KAFKA_RESP_ERR__NO_OFFSET:
             break  // nothing new to commit

@@ -16,13 +16,17 @@ final class LogEndProbe: Sendable {
         var forLag: Set<Int32> = []
         /// For the fetch watch (``EngineAction/lookUpEnds(_:)``).
         var forWatch: Set<Int32> = []
+        /// Every broker was down at the last word: any answer says one is back (with no partitions to look up,
+        /// a metadata request asks).
+        var brokerCheck = false
 
-        var isEmpty: Bool { forLag.isEmpty && forWatch.isEmpty }
+        var isEmpty: Bool { forLag.isEmpty && forWatch.isEmpty && !brokerCheck }
         var partitions: [Int32] { forLag.union(forWatch).sorted() }
 
         mutating func merge(_ other: Request) {
             forLag.formUnion(other.forLag)
             forWatch.formUnion(other.forWatch)
+            brokerCheck = brokerCheck || other.brokerCheck
         }
     }
 
@@ -51,9 +55,8 @@ final class LogEndProbe: Sendable {
     /// Set with `answers` non-empty: lets the loop look without taking the lock.
     private let hasAnswers = Atomic<Bool>(false)
     private let work = DispatchSemaphore(value: 0)
+    /// Signalled once by the thread as it ends; each ``stop()`` takes it and gives it back.
     private let ended = DispatchSemaphore(value: 0)
-    /// ``stop()`` waited for `ended` already (it is signalled once).
-    private let joined = Mutex(false)
     private let lookUp: @Sendable ([Int32], _ shouldContinue: () -> Bool) -> LogEnds
     private let onAnswer: @Sendable () -> Void
 
@@ -143,13 +146,11 @@ final class LogEndProbe: Sendable {
         if running { work.signal() }
     }
 
-    /// ``beginStop()``, then waits until the thread no longer uses the client. Idempotent.
+    /// ``beginStop()``, then waits until the thread no longer uses the client. Idempotent, from any thread: each
+    /// caller waits for the thread's end and passes the signal on to the next.
     func stop() {
         beginStop()
-        let first = joined.withLock { joined -> Bool in
-            defer { joined = true }
-            return !joined
-        }
-        if first { ended.wait() }
+        ended.wait()
+        ended.signal()
     }
 }

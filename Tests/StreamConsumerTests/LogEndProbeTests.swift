@@ -45,8 +45,9 @@ import Testing
         let taken = answers(probe, count: 1)
         #expect(taken == [.init(request: .init(forLag: [1, 2]), ends: LogEnds(ends: [1: 10, 2: 20]))])
         #expect(lookUp.calls.withLock { $0 } == [[1, 2]])
-        let wakeUps = woken.load(ordering: .relaxed)
-        #expect(wakeUps == 1)
+        // The wake-up comes just after the answer is posted.
+        let wokenOnce = waitUntil(timeoutSeconds: 30) { woken.load(ordering: .relaxed) == 1 }
+        #expect(wokenOnce)
         #expect(!probe.isBusy)
     }
 
@@ -86,6 +87,9 @@ import Testing
             finishedAtStop.store(lookUp.continued.withLock { $0.count }, ordering: .releasing)
         }
         stopper.start()
+        // While the look-up is held, stop must not return: given a fifth of a second to (wrongly) do so.
+        let returnedWhileHeld = waitUntil(timeoutSeconds: 0.2) { finishedAtStop.load(ordering: .acquiring) >= 0 }
+        #expect(!returnedWhileHeld, "stop returned while the look-up in progress was still held")
         lookUp.release.signal()
         let returned = waitUntil(timeoutSeconds: 30) { finishedAtStop.load(ordering: .acquiring) >= 0 }
         #expect(returned)

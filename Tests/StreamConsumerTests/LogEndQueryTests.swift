@@ -61,6 +61,21 @@ import Testing
         #expect(again.ends == all.ends)
     }
 
+    /// With no partition to look up, the look-up still says whether a broker answers (how an idle daemon with
+    /// nothing assigned learns that the brokers are back).
+    @Test func withoutPartitionsTheLookUpSaysWhetherABrokerAnswers() throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic(Self.topic, partitions: 1)
+        let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
+        let up = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: [], timeoutMs: 10_000)
+        #expect(up.answered && up.error == nil && up.ends.isEmpty && up.failed.isEmpty)
+        try cluster.setBrokerDown(1)
+        let down = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: [], timeoutMs: 1_000)
+        #expect(!down.answered)
+        #expect(down.error != nil)
+        #expect(down.startedNanos >= up.startedNanos)
+    }
+
     /// A stop request between calls ends the look-up: what was not asked is reported failed, not waited for.
     @Test func stopRequestEndsTheLeaderByLeaderLookUp() throws {
         let cluster = try cluster()

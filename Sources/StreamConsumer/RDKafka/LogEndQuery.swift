@@ -9,11 +9,16 @@ struct LogEnds: Sendable, Equatable {
     var failed: [Int32] = []
     /// The first error met, for the log (`nil`: every end was read).
     var error: String?
+    /// Whether a broker answered at all (a call that succeeded, or the metadata request).
+    var answered = false
+    /// When the look-up started (``Clock/monotonicNanos()``): an answer proves brokers reachable only after
+    /// that moment, not after an outage that began while it ran.
+    var startedNanos: UInt64 = 0
 }
 
 /// Reads where partitions' logs end, on a consumer handle. Any thread may call it: librdkafka's handles are
-/// thread-safe, and `rd_kafka_offsets_for_times` serves a reply queue of its own (no callback of the client's
-/// runs on the calling thread).
+/// thread-safe, and `rd_kafka_offsets_for_times` and `rd_kafka_metadata` serve reply queues of their own (of the
+/// client's callbacks only the log callback may run on the calling thread, as on librdkafka's own threads).
 ///
 /// `rd_kafka_offsets_for_times` is all or nothing: one ListOffsets request per leader, and if any leader is
 /// unknown or any request fails it returns that error and no partition's offset (librdkafka 2.0.2, `rdkafka.c`).
@@ -27,25 +32,40 @@ enum LogEndQuery {
     static var callTimeoutMs: Int32 { 2_000 }
 
     /// The ends of `partitions` of `topic`. `shouldContinue` is asked between calls (a stop request ends the
-    /// look-up after the call in progress).
+    /// look-up after the call in progress). No partitions: only whether a broker answers (a metadata request).
+    ///
+    /// The partitions the first call could not read are asked again leader by leader, in leader id order: a down
+    /// leader's timeout may come before a healthy one's answer, which costs time on the probe's thread only.
     static func ends(
         client: OpaquePointer, topic: String, partitions: [Int32], timeoutMs: Int32 = callTimeoutMs,
         shouldContinue: () -> Bool = { true }
     ) -> LogEnds {
-        guard !partitions.isEmpty else { return LogEnds() }
-        var result = LogEnds()
-        let first = ask(client: client, topic: topic, partitions: partitions, timeoutMs: timeoutMs)
-        guard let error = first.error, partitions.count > 1, shouldContinue() else { return first }
-        result.error = error
+        let started = Clock.monotonicNanos()
+        guard !partitions.isEmpty else {
+            var check = LogEnds(startedNanos: started)
+            do {
+                _ = try leaders(client: client, topic: topic, timeoutMs: timeoutMs)
+                check.answered = true
+            } catch {
+                check.error = error.message
+            }
+            return check
+        }
+        var result = ask(client: client, topic: topic, partitions: partitions, timeoutMs: timeoutMs)
+        result.startedNanos = started
+        let retry = result.failed
+        guard retry.count > 1, shouldContinue() else { return result }
+        result.failed = []
         let leaders: [Int32: Int32]
         do {
             leaders = try self.leaders(client: client, topic: topic, timeoutMs: timeoutMs)
+            result.answered = true
         } catch {
-            result.failed = partitions
+            result.failed = retry
             return result
         }
         var groups: [Int32: [Int32]] = [:]
-        for partition in partitions {
+        for partition in retry {
             guard let leader = leaders[partition], leader >= 0 else {
                 result.failed.append(partition)
                 continue
@@ -61,6 +81,7 @@ enum LogEndQuery {
             let answer = ask(client: client, topic: topic, partitions: group, timeoutMs: timeoutMs)
             result.ends.merge(answer.ends) { _, new in new }
             result.failed += answer.failed
+            if answer.answered { result.answered = true }
         }
         result.failed.sort()
         return result
@@ -73,7 +94,7 @@ enum LogEndQuery {
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             return LogEnds(failed: partitions, error: KafkaError.text(error))
         }
-        var result = LogEnds()
+        var result = LogEnds(answered: true)
         for entry in list.entries {
             if entry.error == RD_KAFKA_RESP_ERR_NO_ERROR, entry.offset >= 0 {
                 result.ends[entry.partition] = entry.offset
