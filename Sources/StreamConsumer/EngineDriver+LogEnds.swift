@@ -52,10 +52,10 @@ extension EngineDriver {
         for (id, end) in answer.ends.ends where partitions[id] != nil {
             learnWatermarks(of: id, low: nil, high: end)
         }
-        // A broker answered a look-up that started after the last "all brokers down": they are back, even if no
-        // record comes to say so (an idle input). An answer to a look-up that started earlier proves nothing: a
-        // staggered outage can take the last broker down while it waits for another.
-        if answer.ends.answered, answer.ends.startedNanos > brokersDownNanos { setBrokerReachable(true) }
+        // After an outage the evidence that brokers are back, even when no record comes to say so (an idle input).
+        // Counted only if the look-up started after the outage began (``BrokerReachability``): a staggered outage
+        // can take the last broker down while a look-up waits for another.
+        if answer.ends.answered { observeBrokers(.lookUpAnswered(startedNanos: answer.ends.startedNanos)) }
         if answer.ends.failed.isEmpty {
             if logEndsFailing {
                 logEndsFailing = false

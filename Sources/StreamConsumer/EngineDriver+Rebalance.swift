@@ -22,7 +22,7 @@ extension EngineDriver {
             }
             // Paused at once: nothing is fetched before the committed offset is known and the state rebuilt.
             execute(engine.assigned(ids, incremental: cooperative, now: now))
-            setBrokerReachable(true)
+            observeBrokers(.assigned)
             caughtUpReported = false
             logger.info("partitions assigned", metadata: ["partitions": "\(ids)", "topic": "\(options.topics.input)"])
             observer.rebalanced(.assign, assignedPartitions: engine.partitions.count)

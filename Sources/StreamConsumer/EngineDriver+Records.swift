@@ -30,7 +30,7 @@ extension EngineDriver {
             }
             return nil
         }
-        setBrokerReachable(true)
+        if brokerReachable == nil { observeBrokers(.recordOrAcknowledgement) }  // counts at start-up only
         let timestampMs = KafkaMessage.timestampMs(message)
         let timestamp = timestampMs.map { Double($0) / 1000 }
         guard case .handle(let ticket, let begin) = engine.fetched(
@@ -146,7 +146,7 @@ extension EngineDriver {
         let now = Clock.monotonicNanos()
         switch engine.delivered(slot: slot, result: result, now: now) {
         case .acknowledged(let record):
-            setBrokerReachable(true)
+            if brokerReachable == nil { observeBrokers(.recordOrAcknowledgement) }  // counts at start-up only
             catchUp.recordDelivery(atNanos: now)
             let elapsed = Double(now &- record.producedAtNanos) / 1e9
             observer.delivered(Delivery(kind: record.kind, sourceTimestamp: record.sourceTimestamp, produceToAckSeconds: elapsed))

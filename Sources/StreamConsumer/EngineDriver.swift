@@ -66,10 +66,9 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var catchUp = CatchUpTracker()
     var caughtUpReported = false
     var reportedInflight = 0
-    var brokerReachable: Bool?
-    /// When the last "all brokers down" was handled (0: never): log-end answers prove brokers reachable only if
-    /// their look-up started later.
-    var brokersDownNanos: UInt64 = 0
+    var reachability = BrokerReachability()
+    /// `nil` until anything is known.
+    var brokerReachable: Bool? { reachability.isReachable }
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
     /// ``StreamProcessorOptions/fetchFault`` was applied (once).
@@ -322,16 +321,15 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         knownWatermarks[id] = PositionBoard.Watermarks(low: low ?? known?.low ?? -1, high: max(high, known?.high ?? -1))
     }
 
-    func setBrokerReachable(_ reachable: Bool) {
-        guard brokerReachable != reachable else { return }
-        brokerReachable = reachable
-        observer.brokerReachability(reachable)
+    /// Tells ``BrokerReachability`` what the loop just heard, and the observer (readiness) when that changes it.
+    func observeBrokers(_ evidence: BrokerReachability.Evidence) {
+        guard let changed = reachability.observe(evidence, now: Clock.monotonicNanos()) else { return }
+        observer.brokerReachability(changed)
     }
 
     func clientError(_ error: rd_kafka_resp_err_t, reason: String, client: OpaquePointer?) {
         if error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN {
-            brokersDownNanos = Clock.monotonicNanos()
-            setBrokerReachable(false)
+            observeBrokers(.allBrokersDown)
         }
         if error == RD_KAFKA_RESP_ERR__FATAL, let client {
             let (code, detail) = withErrorText { rd_kafka_fatal_error(client, $0, $1) }

@@ -82,11 +82,15 @@ import Testing
         probe.beginStop()
         // What the look-up had finished when stop returned: -1 until it returns.
         let finishedAtStop = Atomic<Int>(-1)
+        let stopperRunning = Atomic<Bool>(false)
         let stopper = Thread {
+            stopperRunning.store(true, ordering: .releasing)
             probe.stop()
             finishedAtStop.store(lookUp.continued.withLock { $0.count }, ordering: .releasing)
         }
         stopper.start()
+        let running = waitUntil(timeoutSeconds: 30) { stopperRunning.load(ordering: .acquiring) }
+        #expect(running)
         // While the look-up is held, stop must not return: given a fifth of a second to (wrongly) do so.
         let returnedWhileHeld = waitUntil(timeoutSeconds: 0.2) { finishedAtStop.load(ordering: .acquiring) >= 0 }
         #expect(!returnedWhileHeld, "stop returned while the look-up in progress was still held")

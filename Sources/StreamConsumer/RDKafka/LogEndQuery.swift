@@ -54,7 +54,8 @@ enum LogEndQuery {
         var result = ask(client: client, topic: topic, partitions: partitions, timeoutMs: timeoutMs)
         result.startedNanos = started
         let retry = result.failed
-        guard retry.count > 1, shouldContinue() else { return result }
+        // One partition is asked again only to learn whether any broker answers (the metadata request).
+        guard !retry.isEmpty, retry.count > 1 || !result.answered, shouldContinue() else { return result }
         result.failed = []
         let leaders: [Int32: Int32]
         do {
@@ -84,6 +85,7 @@ enum LogEndQuery {
             if answer.answered { result.answered = true }
         }
         result.failed.sort()
+        if result.failed.isEmpty { result.error = nil }
         return result
     }
 
