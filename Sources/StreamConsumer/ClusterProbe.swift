@@ -21,19 +21,16 @@ public enum ClusterProbe {
         try conf.set("log_level", "0", source: "consumerd")
         let client = try conf.makeClient(RD_KAFKA_CONSUMER, operation: "create a client to check the cluster")
         defer { rd_kafka_destroy(client) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(client, 1, nil, &metadata, timeoutMs)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(operation: "read the cluster's metadata from \(bootstrap(consumerProperties))", error: error)
+        let operation = "read the cluster's metadata from \(bootstrap(consumerProperties))"
+        return try TopicMetadata.read(client: client, topic: nil, timeoutMs: timeoutMs, operation: operation) { metadata in
+            var topics: [String: Int] = [:]
+            for index in 0..<Int(metadata.pointee.topic_cnt) {
+                let topic = metadata.pointee.topics[index]
+                guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+                topics[string(fromC: topic.topic)] = Int(topic.partition_cnt)
+            }
+            return topics
         }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var topics: [String: Int] = [:]
-        for index in 0..<Int(metadata.pointee.topic_cnt) {
-            let topic = metadata.pointee.topics[index]
-            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
-            topics[string(fromC: topic.topic)] = Int(topic.partition_cnt)
-        }
-        return topics
     }
 
     private static func bootstrap(_ properties: [KafkaProperty]) -> String {

@@ -44,7 +44,7 @@ enum LogEndQuery {
         guard !partitions.isEmpty else {
             var check = LogEnds(startedNanos: started)
             do {
-                _ = try leaders(client: client, topic: topic, timeoutMs: timeoutMs)
+                _ = try TopicMetadata.partitionLeaders(client: client, topic: topic, timeoutMs: timeoutMs)
                 check.answered = true
             } catch {
                 check.error = error.message
@@ -59,7 +59,7 @@ enum LogEndQuery {
         result.failed = []
         let leaders: [Int32: Int32]
         do {
-            leaders = try self.leaders(client: client, topic: topic, timeoutMs: timeoutMs)
+            leaders = try TopicMetadata.partitionLeaders(client: client, topic: topic, timeoutMs: timeoutMs)
             result.answered = true
         } catch {
             result.failed = retry
@@ -106,26 +106,5 @@ enum LogEndQuery {
             }
         }
         return result
-    }
-
-    /// Each partition's leader broker id (-1: none), from a metadata request.
-    private static func leaders(client: OpaquePointer, topic: String, timeoutMs: Int32) throws(KafkaError) -> [Int32: Int32] {
-        let topicHandle = rd_kafka_topic_new(client, topic, nil)
-        defer { rd_kafka_topic_destroy(topicHandle) }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let error = rd_kafka_metadata(client, 0, topicHandle, &metadata, timeoutMs)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError(operation: "read the partition leaders of \(topic)", error: error)
-        }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var leaders: [Int32: Int32] = [:]
-        for topicIndex in 0..<Int(metadata.pointee.topic_cnt) {
-            let topicMetadata = metadata.pointee.topics[topicIndex]
-            for index in 0..<Int(topicMetadata.partition_cnt) {
-                let partition = topicMetadata.partitions[index]
-                leaders[partition.id] = partition.leader
-            }
-        }
-        return leaders
     }
 }
