@@ -81,7 +81,9 @@ budget_ok() {
     stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' deploy/systemd/consumerd.service)
     grace=$(sed -n 's/^ *terminationGracePeriodSeconds: \([0-9]*\)$/\1/p' deploy/kubernetes/deployment.yaml)
     echo "group grace ${budget}s, TimeoutStopSec=${stop}s, terminationGracePeriodSeconds=${grace}"
-    grep -q 'Double(shutdownFlushTimeoutMs) / 1000 + consumerCloseTimeoutSeconds + 1' Sources/StreamConsumer/StreamProcessorOptions.swift &&
+    # max(flush 6 s, one log-end look-up call 2 s) + close 10 s + 1 s.
+    grep -q 'Double(max(shutdownFlushTimeoutMs, LogEndQuery.callTimeoutMs)) / 1000 + consumerCloseTimeoutSeconds + 1' Sources/StreamConsumer/StreamProcessorOptions.swift &&
+        grep -q 'static var callTimeoutMs: Int32 { 2_000 }' Sources/StreamConsumer/RDKafka/LogEndQuery.swift &&
         grep -q 'shutdownFlushTimeoutMs: Int32 = 6000' Sources/StreamConsumer/StreamProcessorOptions.swift &&
         grep -q 'consumerCloseTimeoutSeconds: Double = 10' Sources/StreamConsumer/StreamProcessorOptions.swift ||
         { echo "shutdown budget changed: update the 17 s in docs/RUNBOOK.md, the unit and the Deployment"; return 1; }
