@@ -58,10 +58,8 @@ final class HandlerStage: @unchecked Sendable {
     }
 
     private func serve() {
-        // Named from inside, through /proc (Foundation's `Thread.name` does not reach the kernel here, and Glibc's
-        // module does not export pthread_setname_np): `top -H`, /proc and profilers tell the stage apart from the
-        // processing thread. Best effort: a failure changes nothing else.
-        try? String(name.prefix(15)).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+        // `top -H`, /proc and profilers tell the stage apart from the processing thread.
+        ThreadNaming.nameCurrentThread(name)
         while true {
             start.wait()
             if stopping {

@@ -69,8 +69,7 @@ final class LogEndProbe: Sendable {
         self.lookUp = lookUp
         self.onAnswer = onAnswer
         let thread = Thread { [self] in
-            // Named as the handler stage is (see `HandlerStage.serve`), for `top -H` and profilers.
-            try? String(name.prefix(15)).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            ThreadNaming.nameCurrentThread(name)
             self.serve()
         }
         thread.start()

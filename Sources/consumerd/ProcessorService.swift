@@ -20,6 +20,8 @@ final class ProcessorService: Service, Sendable {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                     let thread = Thread {
+                        // As the kernel and `top -H` see it (Foundation's `name` below does not reach it on Linux).
+                        ThreadNaming.nameCurrentThread("consumerd-loop")
                         do {
                             try processor.run()
                             continuation.resume()

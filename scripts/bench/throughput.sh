@@ -76,9 +76,9 @@ run_b() {
         sleep 0.25
     done
     hwm="$(proc_hwm_kib "$pid")"
-    # The loop's thread is "consumerd-processing" (ProcessorService), cut to 15 characters in /proc's comm. (Until
-    # session 16 this column read "the busiest thread", which is the stage: both columns showed the stage.)
-    loop_cpu="$(named_thread_cpu "$pid" consumerd-proce)"
+    # The loop's thread is "consumerd-loop" (ProcessorService). (Until session 16 this column read "the busiest
+    # thread", which is the stage: both columns showed the stage.)
+    loop_cpu="$(named_thread_cpu "$pid" consumerd-loop)"
     stage_cpu="$(named_thread_cpu "$pid" handler-stage)"
     metrics="$(sed -n 's/^METRICS=//p' "$out" | head -n1)"
     local body seconds rate cpu
