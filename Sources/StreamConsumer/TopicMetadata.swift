@@ -6,15 +6,14 @@ enum TopicMetadata {
     /// auto-creation create it.
     static func partitionCount(client: OpaquePointer, topic: String, timeoutMs: Int32) throws(KafkaError) -> Int {
         let operation = "read metadata of \(topic)"
-        let answer = try read(client: client, topic: topic, timeoutMs: timeoutMs, operation: operation) { metadata in
-            guard metadata.pointee.topic_cnt > 0 else { return Result<Int, KafkaError>.success(0) }
+        return try read(client: client, topic: topic, timeoutMs: timeoutMs, operation: operation) { metadata throws(KafkaError) in
+            guard metadata.pointee.topic_cnt > 0 else { return 0 }
             let topicMetadata = metadata.pointee.topics[0]
             guard topicMetadata.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                return .failure(KafkaError(operation: operation, error: topicMetadata.err))
+                throw KafkaError(operation: operation, error: topicMetadata.err)
             }
-            return .success(Int(topicMetadata.partition_cnt))
+            return Int(topicMetadata.partition_cnt)
         }
-        return try answer.get()
     }
 
     /// Each partition of `topic` → its leader broker id (-1: none).
@@ -35,7 +34,7 @@ enum TopicMetadata {
     /// One metadata request (for `topic`, or every topic when `nil`), its answer read by `body` and freed after.
     static func read<Answer>(
         client: OpaquePointer, topic: String?, timeoutMs: Int32, operation: String,
-        _ body: (UnsafePointer<rd_kafka_metadata>) -> Answer
+        _ body: (UnsafePointer<rd_kafka_metadata>) throws(KafkaError) -> Answer
     ) throws(KafkaError) -> Answer {
         let topicHandle = topic.map { rd_kafka_topic_new(client, $0, nil) } ?? nil
         defer { if let topicHandle { rd_kafka_topic_destroy(topicHandle) } }
@@ -45,6 +44,6 @@ enum TopicMetadata {
             throw KafkaError(operation: operation, error: error)
         }
         defer { rd_kafka_metadata_destroy(metadata) }
-        return body(metadata)
+        return try body(metadata)
     }
 }

@@ -87,9 +87,8 @@ import Testing
             // Long after a "drained" only when a partition was not being fetched (the fetch watch restarts it).
             print("input committed to its end: \(behind == nil ? "yes" : "no"), \(String(format: "%.1f", Date().timeIntervalSince(start))) s after the daemon's drained")
         }
-        let deadline = start.addingTimeInterval(timeoutSeconds)
         var inspector: TopicInspector?
-        while true {
+        waitUntil(timeoutSeconds: timeoutSeconds, pollSeconds: 0.5) {
             do {
                 let reader = try inspector ?? TopicInspector(bootstrap: bootstrap, group: group)
                 inspector = reader
@@ -101,9 +100,9 @@ import Testing
                 behind = "\(error)"
                 inspector = nil
             }
-            if behind == nil || Date() >= deadline { return behind }
-            usleep(500_000)  // between reads of the broker, not in place of one: the loop ends on what it reads
+            return behind == nil
         }
+        return behind
     }
 
     @Test func killNineAtRandomPointsLosesNothing() throws {

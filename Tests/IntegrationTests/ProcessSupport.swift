@@ -165,13 +165,13 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms until it holds or the deadline passes.
+/// Polls `condition` every `pollSeconds` (20 ms) until it holds or the deadline passes.
 @discardableResult
-func waitUntil(timeoutSeconds: Double, _ condition: () -> Bool) -> Bool {
+func waitUntil(timeoutSeconds: Double, pollSeconds: Double = 0.02, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeoutSeconds)
     while Date() < deadline {
         if condition() { return true }
-        usleep(20_000)
+        usleep(UInt32(pollSeconds * 1_000_000))
     }
     return condition()
 }
