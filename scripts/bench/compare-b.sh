@@ -8,7 +8,7 @@
 # Build the old one from a worktree, e.g. `git worktree add /tmp/old <commit>` and
 # `swift build -c release --scratch-path /tmp/old/.build-bench --product consumerd` there.
 # Environment: BINS (required), ROUNDS (6), RECORDS (300000), PARTITIONS (64), EXTRA (more VAR=value for every run).
-# Output: one line per run (records/s, process CPU seconds, peak RSS, the cluster's CPU seconds, the four busiest threads' CPU
+# Output: one line per run (records/s, process CPU seconds, peak RSS, minor page faults, the cluster's CPU seconds, the four busiest threads' CPU
 # seconds) and the medians per build; raw lines in scripts/bench/results/compare-b-<time>.txt.
 source "$(dirname "$0")/lib.sh"
 
@@ -35,10 +35,11 @@ for round in $(seq 1 "$ROUNDS"); do
             sleep 0.2
         done
         hwm="$(proc_hwm_kib "$pid")"
+        faults="$(awk '{ print $10 }' "/proc/$pid/stat")"  # minor page faults since start (first touch of memory)
         threads="$(thread_cpu "$pid" | awk -F'\t' '{ gsub(/ /, "_", $1); print $1 "=" $2 }' | sort -t= -k2 -nr | head -4 | paste -sd' ')"
         rate="$(sed -n 's/.*records_per_second=\([0-9]*\).*/\1/p' <<< "$line")"
         cpu="$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<< "$line")"
-        echo "$name round=$round records_per_second=$rate cpu_seconds=$cpu max_rss_kib=$hwm cluster=$(awk -v a="$cluster0" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { printf "%.2f", b - a }') $threads" | tee -a "$RAW"
+        echo "$name round=$round records_per_second=$rate cpu_seconds=$cpu max_rss_kib=$hwm minor_faults=$faults cluster=$(awk -v a="$cluster0" -v b="$(proc_cpu "$CLUSTER_PID")" 'BEGIN { printf "%.2f", b - a }') $threads" | tee -a "$RAW"
         stop_pid "$pid"
     done
 done

@@ -119,7 +119,9 @@ b_med="$(printf '%s\n' "${B[@]}" | median)"
 # of the two medians, which the acceptance figure uses.
 ratios=()
 for i in "${!B[@]}"; do ratios+=("$(awk -v b="${B[$i]}" -v a="${A[$i]}" 'BEGIN { printf "%.3f", b / a }')"); done
-r_med="$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')"
+# The median to two decimals (lib.sh's `median` rounds an even count's to an integer).
+median2() { sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+r_med="$(printf '%s\n' "${ratios[@]}" | median2)"
 {
     echo
     echo "| run | records/s (median of $REPEATS) | all runs | ratio |"
@@ -133,6 +135,13 @@ r_med="$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ a[NR] = $1 } END { prin
     if [ -n "$D" ]; then
         echo "| D Python original style | $D | $D | B/D = $(awk -v b="$b_med" -v d="$D" 'BEGIN { printf "%.1f", b / d }') |"
     fi
+    # CPU per record, the measure that does not depend on how many cores the broker and the two clients share
+    # (process CPU over the catch-up / records). B − A is what consumerd's own work costs per record on top of the
+    # engine and librdkafka: decoding, features, model, labels, drift, encoding and metrics.
+    a_us="$(sed -n 's/^A run=.* cpu_seconds=\([0-9.]*\).*/\1/p' "$RAW" | awk -v n="$RECORDS" '{ print $1 / n * 1e6 }' | median2)"
+    b_us="$(sed -n 's/^B run=.* cpu_seconds=\([0-9.]*\).*/\1/p' "$RAW" | awk -v n="$RECORDS" '{ print $1 / n * 1e6 }' | median2)"
+    echo
+    echo "CPU per record (median): A $a_us µs, B $b_us µs; B's own work (B − A) $(awk -v a="$a_us" -v b="$b_us" 'BEGIN { printf "%.2f", b - a }') µs"
     echo
     echo "load after: $(load)"
 } | tee -a "$RAW"
