@@ -12,7 +12,7 @@ PROBE="$BENCH_SCRATCH/release/LatencyProbe"
 RESULTS="${RESULTS:-$BENCH/results}"
 WORK="${WORK:-$BENCH/work}"
 VENV="${VENV:-$BENCH/.venv}"
-MODEL="$ROOT/config/models/xgb-volatility-5feat.json"
+MODEL="${MODEL:-$ROOT/config/models/xgb-volatility-5feat.json}"  # MODEL=path: another model (e.g. one without its reference profile)
 TICKS="$ROOT/config/demo/coinbase-btc-usd-ticker.ndjson"
 mkdir -p "$RESULTS" "$WORK"
 
