@@ -35,7 +35,9 @@ for round in $(seq 1 "$ROUNDS"); do
             sleep 0.2
         done
         hwm="$(proc_hwm_kib "$pid")"
-        faults="$(awk '{ print $10 }' "/proc/$pid/stat")"  # minor page faults since start (first touch of memory)
+        # Minor page faults since the process started (first touches of memory): field 10 of /proc/PID/stat,
+        # counted after the "(comm)" field, which may contain spaces.
+        faults="$(awk '{ sub(/.*\) /, ""); print $8 }' "/proc/$pid/stat" 2>/dev/null || echo nan)"
         threads="$(thread_cpu "$pid" | awk -F'\t' '{ gsub(/ /, "_", $1); print $1 "=" $2 }' | sort -t= -k2 -nr | head -4 | paste -sd' ')"
         rate="$(sed -n 's/.*records_per_second=\([0-9]*\).*/\1/p' <<< "$line")"
         cpu="$(sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p' <<< "$line")"

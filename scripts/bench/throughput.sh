@@ -120,7 +120,7 @@ b_med="$(printf '%s\n' "${B[@]}" | median)"
 ratios=()
 for i in "${!B[@]}"; do ratios+=("$(awk -v b="${B[$i]}" -v a="${A[$i]}" 'BEGIN { printf "%.3f", b / a }')"); done
 # The median to two decimals (lib.sh's `median` rounds an even count's to an integer).
-median2() { sort -g | awk '{ a[NR] = $1 } END { printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+median2() { sort -g | awk 'NF { a[++n] = $1 } END { if (!n) print "nan"; else printf "%.2f", n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }'; }
 r_med="$(printf '%s\n' "${ratios[@]}" | median2)"
 {
     echo
