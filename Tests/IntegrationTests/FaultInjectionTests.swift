@@ -176,23 +176,34 @@ import Testing
         #expect(daemon.stop(signal: SIGTERM, timeoutSeconds: 10) == 0)
     }
 
-    @Test func outputBrokerDownPausesFetchingThenDrains() throws {
-        let cluster = try MockClusterProcess(partitions: 4, brokers: 3)
-        // Inputs and the group live on broker 1, outputs on broker 2: taking broker 2 down blocks only the outputs.
+    /// Places the group on broker 1, each input partition on `inputLeader(partition)`, every prediction on
+    /// `outputLeader` and every dead letter on broker 1; then starts a daemon that pauses fetching at `maxInflight`
+    /// outputs in flight (deliveries time out after 4 s and are retried), and waits until it is ready.
+    static func backPressuredDaemon(
+        _ cluster: MockClusterProcess, partitions: Int, inputLeader: (Int) -> Int, outputLeader: Int, maxInflight: Int
+    ) throws -> (daemon: ChildProcess, metrics: String) {
         #expect(cluster.command("coordinator group volatility-consumer 1") == "ok")
-        for partition in 0..<4 {
-            #expect(cluster.command("leader ticks.features \(partition) 1") == "ok")
-            #expect(cluster.command("leader ticks.predictions \(partition) 2") == "ok")
+        for partition in 0..<partitions {
+            #expect(cluster.command("leader ticks.features \(partition) \(inputLeader(partition))") == "ok")
+            #expect(cluster.command("leader ticks.predictions \(partition) \(outputLeader)") == "ok")
             #expect(cluster.command("leader ticks.features.dlq \(partition) 1") == "ok")
         }
-        let maxInflight = 2000
-        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: Self.environment(cluster.bootstrap, extra: [
+        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: environment(cluster.bootstrap, extra: [
             "MAX_INFLIGHT": String(maxInflight),
             "KAFKA_PRODUCER_CONF_MESSAGE_TIMEOUT_MS": "4000",
             "LOG_LEVEL": "info",
         ]))
         let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
         #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 })
+        return (daemon, metrics)
+    }
+
+    @Test func outputBrokerDownPausesFetchingThenDrains() throws {
+        let cluster = try MockClusterProcess(partitions: 4, brokers: 3)
+        // Inputs and the group live on broker 1, outputs on broker 2: taking broker 2 down blocks only the outputs.
+        let maxInflight = 2000
+        let (daemon, metrics) = try Self.backPressuredDaemon(
+            cluster, partitions: 4, inputLeader: { _ in 1 }, outputLeader: 2, maxInflight: maxInflight)
         let stream = try Self.burst(cluster.bootstrap, count: 20_000, products: 32)
         #expect(waitUntil(timeoutSeconds: 30) {
             (metricValue(httpGet("http://\(metrics)/metrics")?.body ?? "", "volatility_consumer_predictions_made_total") ?? 0) >= 1000

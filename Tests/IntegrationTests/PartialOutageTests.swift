@@ -28,20 +28,8 @@ import Testing
         let cluster = try MockClusterProcess(partitions: 6, brokers: 3)
         // The group and input partitions 0–3 on broker 1; input partitions 4–5 and every prediction on broker 3.
         let live = 0..<4
-        #expect(cluster.command("coordinator group volatility-consumer 1") == "ok")
-        for partition in 0..<6 {
-            #expect(cluster.command("leader \(Self.input) \(partition) \(live.contains(partition) ? 1 : 3)") == "ok")
-            #expect(cluster.command("leader ticks.predictions \(partition) 3") == "ok")
-            #expect(cluster.command("leader ticks.features.dlq \(partition) 1") == "ok")
-        }
-        let maxInflight = 2000
-        let daemon = try ChildProcess(name: "consumerd", arguments: [], environment: FaultInjectionTests.environment(cluster.bootstrap, extra: [
-            "MAX_INFLIGHT": String(maxInflight),
-            "KAFKA_PRODUCER_CONF_MESSAGE_TIMEOUT_MS": "4000",
-            "LOG_LEVEL": "info",
-        ]))
-        let metrics = try #require(daemon.waitForLine(prefix: "METRICS="))
-        #expect(waitUntil(timeoutSeconds: 60) { httpGet("http://\(metrics)/readyz")?.status == 200 })
+        let (daemon, metrics) = try FaultInjectionTests.backPressuredDaemon(
+            cluster, partitions: 6, inputLeader: { live.contains($0) ? 1 : 3 }, outputLeader: 3, maxInflight: 2000)
         let warmUp = try FaultInjectionTests.burst(cluster.bootstrap, count: 2000, products: 32)
         #expect(warmUp.waitForExit(timeoutSeconds: 60) == 0)
         #expect(FaultInjectionTests.waitUntilDrained(metrics), "never drained before the outage: \(daemon.stderr.suffix(2000))")
