@@ -9,17 +9,13 @@ import Testing
 @Suite(.serialized) struct PartialOutageTests {
     static let input = "ticks.features"
 
-    /// `lag_records` per input partition, as the daemon exports it now.
-    static func lagRecords(_ metricsAddress: String) -> [Int: Int64] {
+    /// `lag_records` of each of `partitions` of the input, as the daemon exports it now (absent: no series).
+    static func lagRecords(_ metricsAddress: String, partitions: Range<Int>) -> [Int: Int64] {
         let text = httpGet("http://\(metricsAddress)/metrics")?.body ?? ""
         var lags: [Int: Int64] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("volatility_consumer_lag_records{") {
-            guard line.contains("topic=\"\(input)\""),
-                let label = line.range(of: "partition=\""),
-                let partition = Int(line[label.upperBound...].prefix(while: \.isNumber)),
-                let value = line.split(separator: " ").last.flatMap({ Double($0) })
-            else { continue }
-            lags[partition] = Int64(value)
+        for partition in partitions {
+            let series = #"volatility_consumer_lag_records{topic="\#(input)",partition="\#(partition)"}"#
+            if let value = metricValue(text, series) { lags[partition] = Int64(value) }
         }
         return lags
     }
@@ -72,7 +68,7 @@ import Testing
                 let committed = try? groupInspector.committed(topic: Self.input, partitions: live.count)
             else { return false }
             highs = now
-            lags = Self.lagRecords(metrics)
+            lags = Self.lagRecords(metrics, partitions: live)
             for partition in live { expected[partition] = now[partition] - (committed[partition] ?? 0) }
             let arrivedWhilePaused = zip(now, pausedHighs).reduce(Int64(0)) { $0 + $1.0 - $1.1 }
             guard live.allSatisfy({ lags[$0] == expected[$0] }), arrivedWhilePaused >= 1000 else {

@@ -111,7 +111,16 @@ proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz
 proc_hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 proc_rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
-median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# median [DECIMALS]: the median of the numbers on stdin (blank lines skipped; "nan" for none). Without DECIMALS
+# an odd count's middle value as given and an even count's mean rounded to an integer (records/s); with it, either
+# printed to that many decimals.
+median() {
+    sort -g | awk -v d="${1:-}" 'NF { a[++n] = $1 } END {
+        if (!n) { print "nan"; exit }
+        m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        if (d != "") printf "%." d "f\n", m; else if (n % 2) print m; else printf "%.0f\n", m
+    }'
+}
 
 ensure_venv() {
     if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import confluent_kafka, xgboost, sklearn' 2>/dev/null; then

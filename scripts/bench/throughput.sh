@@ -119,9 +119,7 @@ b_med="$(printf '%s\n' "${B[@]}" | median)"
 # of the two medians, which the acceptance figure uses.
 ratios=()
 for i in "${!B[@]}"; do ratios+=("$(awk -v b="${B[$i]}" -v a="${A[$i]}" 'BEGIN { printf "%.3f", b / a }')"); done
-# The median to two decimals (lib.sh's `median` rounds an even count's to an integer).
-median2() { sort -g | awk 'NF { a[++n] = $1 } END { if (!n) print "nan"; else printf "%.2f", n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }'; }
-r_med="$(printf '%s\n' "${ratios[@]}" | median2)"
+r_med="$(printf '%s\n' "${ratios[@]}" | median 2)"
 {
     echo
     echo "| run | records/s (median of $REPEATS) | all runs | ratio |"
@@ -138,8 +136,8 @@ r_med="$(printf '%s\n' "${ratios[@]}" | median2)"
     # CPU per record, the measure that does not depend on how many cores the broker and the two clients share
     # (process CPU over the catch-up / records). B − A is what consumerd's own work costs per record on top of the
     # engine and librdkafka: decoding, features, model, labels, drift, encoding and metrics.
-    a_us="$(sed -n 's/^A run=.* cpu_seconds=\([0-9.]*\).*/\1/p' "$RAW" | awk -v n="$RECORDS" '{ print $1 / n * 1e6 }' | median2)"
-    b_us="$(sed -n 's/^B run=.* cpu_seconds=\([0-9.]*\).*/\1/p' "$RAW" | awk -v n="$RECORDS" '{ print $1 / n * 1e6 }' | median2)"
+    a_us="$(sed -n 's/^A run=.* cpu_seconds=\([0-9.]*\).*/\1/p' "$RAW" | awk -v n="$RECORDS" '{ print $1 / n * 1e6 }' | median 2)"
+    b_us="$(sed -n 's/^B run=.* cpu_seconds=\([0-9.]*\).*/\1/p' "$RAW" | awk -v n="$RECORDS" '{ print $1 / n * 1e6 }' | median 2)"
     echo
     echo "CPU per record (median): A $a_us µs, B $b_us µs; B's own work (B − A) $(awk -v a="$a_us" -v b="$b_us" 'BEGIN { printf "%.2f", b - a }') µs"
     echo
