@@ -105,6 +105,7 @@ public struct RealisedLabelTracker: Sendable {
     /// Settings for horizons opened from now on.
     public var settings: LabelSettings
 
+    /// 104 bytes and no reference: the model identities and the topic are indices into ``scoreTable``.
     private struct OpenHorizon: Sendable {
         var id: UInt64
         /// The product's tick sequence number of the predicted tick; its differences are those of later ticks.
@@ -113,11 +114,18 @@ public struct RealisedLabelTracker: Sendable {
         var deadline: Double
         var threshold: Double
         var horizonSeconds: Double
-        var source: RecordSource
-        var first: HorizonScore
-        var second: HorizonScore?
+        var offset: Int64
+        var partition: Int32
+        var topic: UInt32
+        var firstIdentity: UInt32
+        /// ``HorizonScoreTable/none`` without a second score.
+        var secondIdentity: UInt32
+        var firstProbability: Double
+        var firstPrediction: Int
+        var secondProbability: Double
+        var secondPrediction: Int
 
-        var scoreCount: Int { self.second == nil ? 1 : 2 }
+        var scoreCount: Int { self.secondIdentity == HorizonScoreTable.none ? 1 : 2 }
     }
 
     /// One product's open horizons and the ln(mid) differences they cover.
@@ -179,9 +187,11 @@ public struct RealisedLabelTracker: Sendable {
             return low < self.horizons.count && self.horizons[low].id == id
         }
 
-        /// Opens a horizon at the last tick with `settings`.
+        /// Opens a horizon at the last tick with `settings` (`topic` and the identities: ``HorizonScoreTable``
+        /// indices).
         mutating func open(
-            id: UInt64, settings: LabelSettings, source: RecordSource, first: HorizonScore, second: HorizonScore?
+            id: UInt64, settings: LabelSettings, source: RecordSource, topic: UInt32, first: HorizonScore,
+            firstIdentity: UInt32, second: HorizonScore?, secondIdentity: UInt32
         ) {
             let deadline = self.lastEventTime + settings.horizonSeconds
             if self.openCount > 0, deadline < self.horizons[self.horizons.count - 1].deadline {
@@ -189,8 +199,10 @@ public struct RealisedLabelTracker: Sendable {
             }
             self.horizons.append(OpenHorizon(
                 id: id, seq: self.tickSeq, eventTime: self.lastEventTime, deadline: deadline,
-                threshold: settings.threshold, horizonSeconds: settings.horizonSeconds, source: source,
-                first: first, second: second))
+                threshold: settings.threshold, horizonSeconds: settings.horizonSeconds, offset: source.offset,
+                partition: source.partition, topic: topic, firstIdentity: firstIdentity, secondIdentity: secondIdentity,
+                firstProbability: first.probability, firstPrediction: first.prediction,
+                secondProbability: second?.probability ?? 0, secondPrediction: second?.prediction ?? 0))
         }
 
         /// Number of differences held.
@@ -246,6 +258,8 @@ public struct RealisedLabelTracker: Sendable {
     /// `perf`). A dropped product's slot is reused; its stale queue entries stay recognisable because
     /// horizon ids only grow (the new occupant's horizons are all newer).
     private var slots: [String: Int32] = [:]
+    /// The topics and model identities open horizons refer to.
+    private var scoreTable = HorizonScoreTable()
     private var products: [ProductHorizons] = []
     private var freeSlots: [Int32] = []
     /// The slot of the last observed tick's product.
@@ -314,7 +328,7 @@ public struct RealisedLabelTracker: Sendable {
         self.lastSlot = slot
         let index = Int(slot)
         let closed = Self.advance(
-            &self.products[index], productId: productId, eventTime: eventTime, logMid: logMid,
+            &self.products[index], productId: productId, eventTime: eventTime, logMid: logMid, table: self.scoreTable,
             into: &self.completed)
         if closed > 0 {
             // Creation-order entries of this product's completed horizons at the queue's front are stale: pop
@@ -344,7 +358,7 @@ public struct RealisedLabelTracker: Sendable {
     }
 
     private static func advance(
-        _ state: inout ProductHorizons, productId: String, eventTime: Double, logMid: Double,
+        _ state: inout ProductHorizons, productId: String, eventTime: Double, logMid: Double, table: borrowing HorizonScoreTable,
         into completed: inout [RealisedOutcome]
     ) -> Int {
         var closed = 0
@@ -353,7 +367,7 @@ public struct RealisedLabelTracker: Sendable {
             while state.horizonsHead < state.horizons.count, eventTime > state.horizons[state.horizonsHead].deadline {
                 Self.emit(
                     state.horizons[state.horizonsHead], statistics: state.aggregate.aggregate, productId: productId,
-                    into: &completed)
+                    table: table, into: &completed)
                 state.removeOldest()
                 state.trimToOldest()
                 closed += 1
@@ -365,7 +379,9 @@ public struct RealisedLabelTracker: Sendable {
             for read in state.horizonsHead..<state.horizons.count {
                 let horizon = state.horizons[read]
                 if eventTime > horizon.deadline {
-                    Self.emit(horizon, statistics: state.statistics(after: horizon.seq), productId: productId, into: &completed)
+                    Self.emit(
+                        horizon, statistics: state.statistics(after: horizon.seq), productId: productId, table: table,
+                        into: &completed)
                     closed += 1
                 } else {
                     if horizon.deadline < previousDeadline { ordered = false }
@@ -393,18 +409,21 @@ public struct RealisedLabelTracker: Sendable {
 
     @inline(__always)
     private static func emit(
-        _ horizon: OpenHorizon, statistics: MeanVarianceAggregate, productId: String,
+        _ horizon: OpenHorizon, statistics: MeanVarianceAggregate, productId: String, table: borrowing HorizonScoreTable,
         into completed: inout [RealisedOutcome]
     ) {
         let count = Int(statistics.count)
         let volatility = count >= 2 ? statistics.populationVariance.squareRoot() : .nan
+        let source = RecordSource(topic: table.topic(at: horizon.topic), partition: horizon.partition, offset: horizon.offset)
         completed.append(RealisedOutcome(
-            productId: productId, eventTime: horizon.eventTime, source: horizon.source, score: horizon.first,
+            productId: productId, eventTime: horizon.eventTime, source: source,
+            score: table.score(horizon.firstIdentity, probability: horizon.firstProbability, prediction: horizon.firstPrediction),
             realisedVolatility: volatility, horizonTicks: count, labelThreshold: horizon.threshold,
             labelHorizonSeconds: horizon.horizonSeconds))
-        if let second = horizon.second {
+        if horizon.secondIdentity != HorizonScoreTable.none {
             completed.append(RealisedOutcome(
-                productId: productId, eventTime: horizon.eventTime, source: horizon.source, score: second,
+                productId: productId, eventTime: horizon.eventTime, source: source,
+                score: table.score(horizon.secondIdentity, probability: horizon.secondProbability, prediction: horizon.secondPrediction),
                 realisedVolatility: volatility, horizonTicks: count, labelThreshold: horizon.threshold,
                 labelHorizonSeconds: horizon.horizonSeconds))
         }
@@ -417,7 +436,12 @@ public struct RealisedLabelTracker: Sendable {
         guard let slot = self.lastSlot else { return }
         let id = self.nextId
         self.nextId &+= 1
-        self.products[Int(slot)].open(id: id, settings: self.settings, source: source, first: first, second: second)
+        let topic = self.scoreTable.topic(source.topic)
+        let firstIdentity = self.scoreTable.identity(of: first)
+        let secondIdentity = second.map { self.scoreTable.identity(of: $0) } ?? HorizonScoreTable.none
+        self.products[Int(slot)].open(
+            id: id, settings: self.settings, source: source, topic: topic, first: first, firstIdentity: firstIdentity,
+            second: second, secondIdentity: secondIdentity)
         self.openCount += 1
         self.order.append((slot, id))
         while self.openCount > self.settings.maxPending, self.orderHead < self.order.count {

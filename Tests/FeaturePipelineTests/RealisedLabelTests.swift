@@ -303,4 +303,41 @@ struct RealisedLabelTests {
         }
         return nil
     }
+
+    /// Open horizons keep their model identities and topic as indices into a table (no strings per horizon):
+    /// each outcome must still carry exactly the scores and source its prediction opened it with, across model
+    /// versions that change while horizons are open, a second score on some horizons only, and two topics.
+    @Test func outcomesKeepTheScoresAndSourceTheyWereOpenedWith() {
+        var tracker = RealisedLabelTracker(settings: LabelSettings(horizonSeconds: 10, threshold: 0.001))
+        var expected: [String: (HorizonScore, HorizonScore?, RecordSource)] = [:]
+        var seen: [RealisedOutcome] = []
+        for index in 0..<400 {
+            let product = "P-\(index % 3)"
+            tracker.beginRecord()
+            tracker.observe(productId: product, eventTime: Double(index), midprice: 100 + Double(index % 7))
+            seen += tracker.completed
+            guard index < 300 else { continue }
+            let version = "v\(index / 50)"  // a new active version every 50 records
+            let first = HorizonScore(
+                role: .active, variant: index % 100 < 50 ? .ml : .baseline, version: version,
+                probability: Double(index) / 1000, prediction: index % 2)
+            let second = index % 3 == 0
+                ? HorizonScore(role: .shadow, variant: .baseline, version: "s\(index / 120)", probability: 0.5, prediction: 1)
+                : nil
+            let source = RecordSource(topic: index % 5 == 0 ? "other" : "in", partition: Int32(index % 4), offset: Int64(index))
+            tracker.openAtLastTick(source: source, first: first, second: second)
+            expected["\(index)"] = (first, second, source)
+        }
+        // Every horizon of the first 300 records completes within the 400 (H = 10 s, one tick of each product per 3 s).
+        #expect(seen.count == 300 + 100)
+        for outcome in seen {
+            guard let (first, second, source) = expected["\(outcome.source.offset)"] else {
+                Issue.record("an outcome for offset \(outcome.source.offset), which opened no horizon")
+                continue
+            }
+            #expect(outcome.source == source)
+            #expect(outcome.score == (outcome.score.role == .active ? first : second))
+        }
+        #expect(Set(seen.filter { $0.score.role == .shadow }.map(\.source.offset)) == Set(stride(from: 0, to: 300, by: 3).map(Int64.init)))
+    }
 }
