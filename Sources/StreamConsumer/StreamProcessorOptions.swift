@@ -87,4 +87,10 @@ public enum FetchFault: Sendable, Equatable {
     /// Once this partition has handled a record and reached its end, librdkafka pauses it without the engine
     /// knowing — once.
     case pauseBehindEngine(partition: Int32)
+    /// Once this partition has handled a record and reached its end, librdkafka stops its fetcher without the
+    /// engine knowing — once — as a fetch start dropped by librdkafka 2.0.2 leaves a newly assigned partition
+    /// (its issue #2190): a seek then fails with `Local: Erroneous state` and a resume does nothing. Unassigned
+    /// behind the engine's back (cooperative: that partition; eager: the whole assignment, so only for a consumer
+    /// that holds this partition alone).
+    case stopFetcherBehindEngine(partition: Int32)
 }

@@ -54,6 +54,51 @@ import Testing
         #expect(Set(handled) == Set((0..<Int64(more.upperBound))))
     }
 
+    /// A partition without a fetcher, as librdkafka 2.0.2 leaves a newly assigned partition whose fetch start a
+    /// pause or resume outdated (its issue #2190; partition 63 of 64 in one benchmark catch-up, never fetched, every
+    /// restart's seek failing with "Local: Erroneous state" for 17 minutes). Neither the restart's seek nor its
+    /// resume can start one: the watch must see the seek fail so and assign the partition again, and every record
+    /// must then be handled exactly once — with eager assignment (the whole assignment goes through the
+    /// rebalance path) and with cooperative (only that partition).
+    @Test(arguments: ["range", "cooperative-sticky"])
+    func partitionWithoutFetcherIsAssignedAgainAndEveryRecordAnswered(strategy: String) throws {
+        let cluster = try MockCluster(brokers: 1)
+        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
+        scenario.clientProperties = [KafkaProperty(name: "partition.assignment.strategy", value: strategy, source: "test")]
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        try scenario.produce(0..<scenario.history, with: producer)
+        let handler = ReachingHandler()
+        let observer = RebuildObserver()
+        let more = scenario.history..<(2 * scenario.history)
+        let produced = Mutex<String?>(nil)
+        try scenario.runProcessor(group: "fetch-watch-no-fetcher-\(strategy)", maxRecords: 1_000, handler: handler, observer: observer, configure: {
+            $0.fetchStallSeconds = 2
+            $0.fetchFault = .stopFetcherBehindEngine(partition: 0)
+        }) {
+            let stopped = scenario.logs.entries.withLock { $0.contains { $0.message == "fault injection: fetcher stopped behind the engine" } }
+            if stopped, produced.withLock({ $0 == nil }) {
+                let result: String
+                do {
+                    try scenario.produce(more, with: producer)
+                    result = "ok"
+                } catch {
+                    result = "\(error)"
+                }
+                produced.withLock { $0 = result }
+            }
+            return handler.state.withLock { Set($0.handledOffsets).count } >= more.upperBound
+        }
+        #expect(produced.withLock { $0 } == "ok", "the fault was not injected, or the second batch not produced")
+        let entries = scenario.logs.entries.withLock { $0 }
+        let seekFailures = entries.filter { $0.message == "fetch restart: seek of one partition failed; the watch tries again" }
+        #expect(seekFailures.first?.metadata["error"] == "Local: Erroneous state", "\(seekFailures.map(\.metadata))")
+        let assignedAgain = entries.filter { $0.message.hasPrefix("fetcher never started for partitions") }
+        #expect(assignedAgain.first?.metadata["partitions"] == "[0]")
+        let handled = handler.state.withLock { $0.handledOffsets }
+        #expect(handled.count == more.upperBound, "every record handled once (\(handled.count) handled)")
+        #expect(Set(handled) == Set((0..<Int64(more.upperBound))))
+    }
+
     /// The same silent partition, before the watch's window has passed: its `lag_records` must count the records
     /// it was not given. librdkafka 2.0.2 refreshes its cached high watermark only from fetch responses, which a
     /// partition that stopped fetching does not get, so the lag read from that cache stayed at 0 — a "drained"
