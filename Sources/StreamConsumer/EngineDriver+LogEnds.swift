@@ -25,7 +25,13 @@ extension EngineDriver {
         lastLogEndsNanos = now
         let unreachable = brokerReachable == false
         let wanted = engine.logEndsWanted(now: now, silentNanos: Self.logEndsIntervalNanos, brokersReachable: !unreachable)
-        probe.ask(LogEndProbe.Request(forLag: Set(wanted), brokerCheck: unreachable))
+        // A partition that has handled nothing, with nothing committed, counts its lag from the log start
+        // (auto.offset.reset earliest): a partition that never delivers — one librdkafka never started fetching
+        // (see ``assignAgain(_:)``) — has no low watermark from a fetch, and without one it had no lag series at all.
+        let startsFor = board.startsAtLogStart
+            ? wanted.filter { engine.partitions[$0]?.position == nil && (knownWatermarks[$0]?.low ?? -1) < 0 }
+            : []
+        probe.ask(LogEndProbe.Request(forLag: Set(wanted), startsFor: Set(startsFor), brokerCheck: unreachable))
     }
 
     /// The fetch watch's ``EngineAction/lookUpEnds(_:)``: answered through ``learn(_:)`` on a later pass.
@@ -41,8 +47,10 @@ extension EngineDriver {
         let topic = options.topics.input
         let signal = clients.wakeup?.signal
         logEndProbe = LogEndProbe(
-            lookUp: { ids, shouldContinue in
-                LogEndQuery.ends(client: client.pointer, topic: topic, partitions: ids, shouldContinue: shouldContinue)
+            lookUp: { request, shouldContinue in
+                LogEndQuery.ends(
+                    client: client.pointer, topic: topic, partitions: request.partitions,
+                    starts: request.startsFor.sorted(), shouldContinue: shouldContinue)
             },
             onAnswer: { signal?() })
     }
@@ -50,7 +58,7 @@ extension EngineDriver {
     private func learn(_ answer: LogEndProbe.Answer) {
         let partitions = engine.partitions
         for (id, end) in answer.ends.ends where partitions[id] != nil {
-            learnWatermarks(of: id, low: nil, high: end)
+            learnWatermarks(of: id, low: answer.ends.starts[id], high: end)
         }
         // After an outage the evidence that brokers are back, even when no record comes to say so (an idle input).
         // Counted only if the look-up started after the outage began (``BrokerReachability``): a staggered outage

@@ -16,6 +16,9 @@ final class LogEndProbe: Sendable {
         var forLag: Set<Int32> = []
         /// For the fetch watch (``EngineAction/lookUpEnds(_:)``).
         var forWatch: Set<Int32> = []
+        /// Of ``forLag``, the partitions whose log start is wanted too: nothing handled or committed there, and
+        /// `auto.offset.reset` earliest, so their lag counts from the log start, which no fetch has told yet.
+        var startsFor: Set<Int32> = []
         /// Every broker was down at the last word: any answer says one is back (with no partitions to look up,
         /// a metadata request asks).
         var brokerCheck = false
@@ -26,6 +29,7 @@ final class LogEndProbe: Sendable {
         mutating func merge(_ other: Request) {
             forLag.formUnion(other.forLag)
             forWatch.formUnion(other.forWatch)
+            startsFor.formUnion(other.startsFor)
             brokerCheck = brokerCheck || other.brokerCheck
         }
     }
@@ -57,13 +61,13 @@ final class LogEndProbe: Sendable {
     private let work = DispatchSemaphore(value: 0)
     /// Signalled once by the thread as it ends; each ``stop()`` takes it and gives it back.
     private let ended = DispatchSemaphore(value: 0)
-    private let lookUp: @Sendable ([Int32], _ shouldContinue: () -> Bool) -> LogEnds
+    private let lookUp: @Sendable (Request, _ shouldContinue: () -> Bool) -> LogEnds
     private let onAnswer: @Sendable () -> Void
 
     /// `lookUp`: the broker call (``LogEndQuery/ends(client:topic:partitions:timeoutMs:shouldContinue:)``);
     /// `onAnswer`: called on the probe's thread after each answer (the loop's wake-up).
     init(
-        name: String = "log-end-probe", lookUp: @escaping @Sendable ([Int32], _ shouldContinue: () -> Bool) -> LogEnds,
+        name: String = "log-end-probe", lookUp: @escaping @Sendable (Request, _ shouldContinue: () -> Bool) -> LogEnds,
         onAnswer: @escaping @Sendable () -> Void = {}
     ) {
         self.lookUp = lookUp
@@ -89,7 +93,7 @@ final class LogEndProbe: Sendable {
                 return
             }
             guard let request else { continue }
-            let ends = lookUp(request.partitions) { self.state.withLock { $0.phase != .stopped } }
+            let ends = lookUp(request) { self.state.withLock { $0.phase != .stopped } }
             let stopped = state.withLock { state in
                 state.answers.append(Answer(request: request, ends: ends))
                 guard state.phase != .stopped else { return true }

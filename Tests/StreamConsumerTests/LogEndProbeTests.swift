@@ -38,7 +38,7 @@ import Testing
     @Test func answerCarriesTheRequestAndTheEnds() {
         let lookUp = FakeLookUp(holding: false)
         let woken = Atomic<Int>(0)
-        let probe = LogEndProbe(lookUp: { lookUp($0, $1) }, onAnswer: { woken.add(1, ordering: .relaxed) })
+        let probe = LogEndProbe(lookUp: { lookUp($0.partitions, $1) }, onAnswer: { woken.add(1, ordering: .relaxed) })
         defer { probe.stop() }
         #expect(probe.takeAnswers() == [])
         probe.ask(.init(forLag: [2, 1]))
@@ -54,7 +54,7 @@ import Testing
     /// While a look-up runs, asks wait and are merged into one; the loop sees the probe busy meanwhile.
     @Test func asksWhileALookUpRunsAreMergedIntoTheNext() {
         let lookUp = FakeLookUp(holding: true)
-        let probe = LogEndProbe(lookUp: { lookUp($0, $1) })
+        let probe = LogEndProbe(lookUp: { lookUp($0.partitions, $1) })
         defer {
             lookUp.release.signal()
             probe.stop()
@@ -76,7 +76,7 @@ import Testing
     /// Stop waits for the look-up in progress, which is told not to go on; later asks are ignored.
     @Test func stopWaitsForTheLookUpInProgressAndRefusesLaterAsks() {
         let lookUp = FakeLookUp(holding: true)
-        let probe = LogEndProbe(lookUp: { lookUp($0, $1) })
+        let probe = LogEndProbe(lookUp: { lookUp($0.partitions, $1) })
         probe.ask(.init(forLag: [5]))
         #expect(waitUntil(timeoutSeconds: 30) { lookUp.callCount == 1 })
         probe.beginStop()

@@ -31,6 +31,22 @@ import Testing
         return cluster
     }
 
+    /// The log starts asked for with the ends (for the lag of partitions that never delivered: nothing handled,
+    /// nothing committed, `auto.offset.reset` earliest) come back for exactly those partitions, and the ends are
+    /// the same as without them.
+    @Test func startsAreReadForThePartitionsAskedFor() throws {
+        let cluster = try cluster()
+        let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
+        let partitions = Array(Int32(0)..<6)
+        let plain = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: partitions, timeoutMs: 10_000)
+        let both = LogEndQuery.ends(client: consumer.pointer, topic: Self.topic, partitions: partitions, starts: [1, 4], timeoutMs: 10_000)
+        #expect(plain.starts.isEmpty)
+        #expect(both.ends == plain.ends)
+        // Nothing was deleted from the mock's logs: they start at offset 0.
+        #expect(both.starts == [1: 0, 4: 0], "\(both.starts)")
+        #expect(both.ends[1].map { $0 > 0 } == true && both.ends[4].map { $0 > 0 } == true)
+    }
+
     /// librdkafka's call is all or nothing across leaders: with one broker down, one call for every partition
     /// reads none. Asked again leader by leader, only the partitions that broker leads are missing.
     @Test func oneBrokerDownCostsOnlyTheEndsOfThePartitionsItLeads() throws {

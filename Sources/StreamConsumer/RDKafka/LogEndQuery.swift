@@ -5,6 +5,8 @@ struct LogEnds: Sendable, Equatable {
     /// Where each partition's log ends (ListOffsets "latest": the high watermark, or the last stable offset when
     /// the consumer reads committed records), for the partitions whose leader answered.
     var ends: [Int32: Int64] = [:]
+    /// Where the logs of the partitions asked for with `starts` begin (ListOffsets "earliest"), where read.
+    var starts: [Int32: Int64] = [:]
     /// Partitions whose end could not be read (their leader down or unknown, the time up, the look-up stopped).
     var failed: [Int32] = []
     /// The first error met, for the log (`nil`: every end was read).
@@ -36,9 +38,21 @@ enum LogEndQuery {
     ///
     /// The partitions the first call could not read are asked again leader by leader, in leader id order: a down
     /// leader's timeout may come before a healthy one's answer, which costs time on the probe's thread only.
+    /// `starts`: partitions whose log start is read too, in one more call after the ends (on failure they are
+    /// simply missing from ``LogEnds/starts``: the next look-up asks again).
     static func ends(
-        client: OpaquePointer, topic: String, partitions: [Int32], timeoutMs: Int32 = callTimeoutMs,
+        client: OpaquePointer, topic: String, partitions: [Int32], starts: [Int32] = [], timeoutMs: Int32 = callTimeoutMs,
         shouldContinue: () -> Bool = { true }
+    ) -> LogEnds {
+        var result = endsOnly(client: client, topic: topic, partitions: partitions, timeoutMs: timeoutMs, shouldContinue: shouldContinue)
+        if !starts.isEmpty, shouldContinue() {
+            result.starts = ask(client: client, topic: topic, partitions: starts, at: PartitionOffset.beginning, timeoutMs: timeoutMs).ends
+        }
+        return result
+    }
+
+    private static func endsOnly(
+        client: OpaquePointer, topic: String, partitions: [Int32], timeoutMs: Int32, shouldContinue: () -> Bool
     ) -> LogEnds {
         let started = Clock.monotonicNanos()
         guard !partitions.isEmpty else {
@@ -89,9 +103,12 @@ enum LogEndQuery {
         return result
     }
 
-    /// One `rd_kafka_offsets_for_times` call for `partitions` ("latest"): all or nothing across leaders.
-    static func ask(client: OpaquePointer, topic: String, partitions: [Int32], timeoutMs: Int32) -> LogEnds {
-        let list = PartitionList(topic: topic, partitions: partitions, offset: PartitionOffset.end)
+    /// One `rd_kafka_offsets_for_times` call for `partitions` ("latest", or `at` ``PartitionOffset/beginning``:
+    /// "earliest", the answer then in ``LogEnds/ends`` too): all or nothing across leaders.
+    static func ask(
+        client: OpaquePointer, topic: String, partitions: [Int32], at logical: Int64 = PartitionOffset.end, timeoutMs: Int32
+    ) -> LogEnds {
+        let list = PartitionList(topic: topic, partitions: partitions, offset: logical)
         let error = list.withPointer { rd_kafka_offsets_for_times(client, $0, timeoutMs) }
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else {
             return LogEnds(failed: partitions, error: KafkaError.text(error))
