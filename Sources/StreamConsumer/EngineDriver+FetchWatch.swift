@@ -1,4 +1,5 @@
 import Crdkafka
+import Foundation
 
 /// The fetch watch's restarts, executed with librdkafka (see ``DeliveryEngine/checkFetching(now:brokersReachable:)``).
 extension EngineDriver {
@@ -93,12 +94,47 @@ extension EngineDriver {
             list.withPointer { _ = rd_kafka_pause_partitions(consumer, $0) }
             logger.warning("fault injection: partition paused behind the engine", metadata: ["partition": "\(partition)"])
         case .stopFetcherBehindEngine:
-            if clients.isCooperative {
-                list.withPointer { rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer, $0)) }
+            let stopped = stopFetcher(partition, at: state.position ?? 0)
+            logger.warning("fault injection: fetcher stopped behind the engine", metadata: [
+                "partition": "\(partition)", "confirmed": "\(stopped)",
+            ])
+        }
+    }
+
+    /// Unassigns `partition` behind the engine until librdkafka says it has no fetcher (a seek fails with
+    /// `Local: Erroneous state`). librdkafka 2.0.2's own unassign sends the fetch stop and then a resume of the
+    /// partition's library pause flag, whose version barrier can outdate that stop when the partition is
+    /// paused: the fetcher is then left detached but "active", and a seek still succeeds. Then the partition is
+    /// assigned at `offset` and unassigned again (a few attempts). Test-only.
+    private func stopFetcher(_ partition: Int32, at offset: Int64) -> Bool {
+        let topic = options.topics.input
+        let cooperative = clients.isCooperative
+        for _ in 0..<5 {
+            if cooperative {
+                PartitionList(topic: topic, partitions: [partition]).withPointer {
+                    rd_kafka_error_destroy(rd_kafka_incremental_unassign(consumer, $0))
+                }
             } else {
                 rd_kafka_assign(consumer, nil)
             }
-            logger.warning("fault injection: fetcher stopped behind the engine", metadata: ["partition": "\(partition)"])
+            for _ in 0..<20 {
+                let probe = PartitionList(topic: topic, offsets: [PartitionOffset(partition: partition, offset: offset)])
+                if let error = probe.withPointer({ rd_kafka_seek_partitions(consumer, $0, 2_000) }) {
+                    rd_kafka_error_destroy(error)
+                } else if probe.entries.first?.error == RD_KAFKA_RESP_ERR__STATE {
+                    return true
+                } else if probe.entries.first?.error == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    break  // the stop was outdated: the fetcher runs on, detached
+                }
+                Thread.sleep(forTimeInterval: 0.05)  // stopping: look again
+            }
+            let again = PartitionList(topic: topic, offsets: [PartitionOffset(partition: partition, offset: offset)])
+            if cooperative {
+                again.withPointer { rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer, $0)) }
+            } else {
+                again.withPointer { _ = rd_kafka_assign(consumer, $0) }
+            }
         }
+        return false
     }
 }

@@ -10,12 +10,9 @@ import Testing
     /// Caught up, then paused behind the engine; more records arrive. They are never fetched — until the watch
     /// finds the partition silent at an end the log has grown past, and restarts it.
     @Test func partitionPausedBehindTheEngineIsRestartedAndEveryRecordAnswered() throws {
-        let cluster = try MockCluster(brokers: 1)
-        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
         // librdkafka applies a pause asynchronously; its debug line says when, and at which offset.
-        scenario.clientProperties = [KafkaProperty(name: "debug", value: "topic", source: "test")]
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
-        try scenario.produce(0..<scenario.history, with: producer)
+        let (cluster, scenario, producer) = try Self.onePartition([KafkaProperty(name: "debug", value: "topic", source: "test")])
+        defer { withExtendedLifetime(cluster) {} }
         let handler = ReachingHandler()
         let observer = RebuildObserver()
         let more = scenario.history..<(2 * scenario.history)
@@ -26,16 +23,7 @@ import Testing
         }) {
             // The fault's pause took effect at the end of the first batch: the second is not fetched any more.
             let paused = observer.state.withLock { $0.pauseLogs.contains { $0.contains("[0]: at offset \(scenario.history) ") } }
-            if paused, produced.withLock({ $0 == nil }) {
-                let result: String
-                do {
-                    try scenario.produce(more, with: producer)
-                    result = "ok"
-                } catch {
-                    result = "\(error)"
-                }
-                produced.withLock { $0 = result }
-            }
+            if paused { Self.produceOnce(more, of: scenario, with: producer, into: produced) }
             return observer.state.withLock { $0.delivered >= more.upperBound }
         }
         #expect(produced.withLock { $0 } == "ok", "the fault was not injected, or the second batch not produced: \(observer.state.withLock { $0.pauseLogs })")
@@ -62,11 +50,10 @@ import Testing
     /// rebalance path) and with cooperative (only that partition).
     @Test(arguments: ["range", "cooperative-sticky"])
     func partitionWithoutFetcherIsAssignedAgainAndEveryRecordAnswered(strategy: String) throws {
-        let cluster = try MockCluster(brokers: 1)
-        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
-        scenario.clientProperties = [KafkaProperty(name: "partition.assignment.strategy", value: strategy, source: "test")]
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
-        try scenario.produce(0..<scenario.history, with: producer)
+        let (cluster, scenario, producer) = try Self.onePartition([
+            KafkaProperty(name: "partition.assignment.strategy", value: strategy, source: "test"),
+        ])
+        defer { withExtendedLifetime(cluster) {} }
         let handler = ReachingHandler()
         let observer = RebuildObserver()
         let more = scenario.history..<(2 * scenario.history)
@@ -75,17 +62,10 @@ import Testing
             $0.fetchStallSeconds = 2
             $0.fetchFault = .stopFetcherBehindEngine(partition: 0)
         }) {
-            let stopped = scenario.logs.entries.withLock { $0.contains { $0.message == "fault injection: fetcher stopped behind the engine" } }
-            if stopped, produced.withLock({ $0 == nil }) {
-                let result: String
-                do {
-                    try scenario.produce(more, with: producer)
-                    result = "ok"
-                } catch {
-                    result = "\(error)"
-                }
-                produced.withLock { $0 = result }
+            let stopped = scenario.logs.entries.withLock {
+                $0.contains { $0.message == "fault injection: fetcher stopped behind the engine" && $0.metadata["confirmed"] == "true" }
             }
+            if stopped { Self.produceOnce(more, of: scenario, with: producer, into: produced) }
             return handler.state.withLock { Set($0.handledOffsets).count } >= more.upperBound
         }
         #expect(produced.withLock { $0 } == "ok", "the fault was not injected, or the second batch not produced")
@@ -105,11 +85,8 @@ import Testing
     /// check (nothing in flight, lag 0, counters still) then passed with a partition's records never handled, and
     /// an audit called them lost (CI, 2026-12-01: 7,480 inputs of two partitions after an outage).
     @Test func silentPartitionShowsItsLagBeforeTheWatchRestartsIt() throws {
-        let cluster = try MockCluster(brokers: 1)
-        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
-        scenario.clientProperties = [KafkaProperty(name: "debug", value: "topic", source: "test")]
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
-        try scenario.produce(0..<scenario.history, with: producer)
+        let (cluster, scenario, producer) = try Self.onePartition([KafkaProperty(name: "debug", value: "topic", source: "test")])
+        defer { withExtendedLifetime(cluster) {} }
         let handler = ReachingHandler()
         let observer = RebuildObserver()
         let more = scenario.history..<(2 * scenario.history)
@@ -125,14 +102,7 @@ import Testing
         }) {
             let paused = observer.state.withLock { $0.pauseLogs.contains { $0.contains("[0]: at offset \(scenario.history) ") } }
             if paused, produced.withLock({ $0 == nil }) {
-                let result: String
-                do {
-                    try scenario.produce(more, with: producer)
-                    result = "ok"
-                } catch {
-                    result = "\(error)"
-                }
-                produced.withLock { $0 = result }
+                Self.produceOnce(more, of: scenario, with: producer, into: produced)
                 return false
             }
             guard produced.withLock({ $0 }) == "ok", let current = processor.withLock({ $0 }) else { return false }
@@ -149,10 +119,8 @@ import Testing
     /// Without the fault, a healthy catch-up followed by an idle stream (every partition at its end) is never
     /// restarted, however long it idles past the window.
     @Test func healthyIdlePartitionIsNeverRestarted() throws {
-        let cluster = try MockCluster(brokers: 1)
-        let scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
-        try scenario.produce(0..<scenario.history, with: producer)
+        let (cluster, scenario, _) = try Self.onePartition([])
+        defer { withExtendedLifetime(cluster) {} }
         let handler = ReachingHandler()
         let observer = RebuildObserver()
         let caughtUpAt = Mutex<Date?>(nil)
@@ -170,5 +138,31 @@ import Testing
         }
         #expect(observer.state.withLock { $0.fetchRestarts } == 0)
         #expect(handler.state.withLock { $0.handledOffsets.count } == scenario.history)
+    }
+
+    /// Produces `range` the first time it is called; `produced` then says "ok" or the error.
+    private static func produceOnce(
+        _ range: Range<Int>, of scenario: RebuildScenario, with producer: KafkaProducer, into produced: borrowing Mutex<String?>
+    ) {
+        guard produced.withLock({ $0 == nil }) else { return }
+        let result: String
+        do {
+            try scenario.produce(range, with: producer)
+            result = "ok"
+        } catch {
+            result = "\(error)"
+        }
+        produced.withLock { $0 = result }
+    }
+
+    /// A mock cluster with one input partition holding `history` (200) records, the scenario (its clients with
+    /// `properties`) and a producer for more. The caller keeps the cluster alive for the test.
+    private static func onePartition(_ properties: [KafkaProperty]) throws -> (MockCluster, RebuildScenario, KafkaProducer) {
+        let cluster = try MockCluster(brokers: 1)
+        var scenario = try RebuildScenario(cluster: cluster, inputPartitions: 1, outputPartitions: 1, history: 200)
+        scenario.clientProperties = properties
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        try scenario.produce(0..<scenario.history, with: producer)
+        return (cluster, scenario, producer)
     }
 }
