@@ -45,7 +45,21 @@ extension EngineDriver {
         }
         PartitionList(topic: topic, partitions: ids).withPointer { _ = rd_kafka_resume_partitions(consumer, $0) }
         observer.fetchRestarted(partitions: ids.count)
-        if !withoutFetcher.isEmpty { assignAgain(withoutFetcher) }
+        // Repaired after the pass has polled the consumer (``repairFetchers()``): a rebalance queued meanwhile is
+        // served first, and the repair is not taken by librdkafka as the answer to it.
+        fetchRepairs.formUnion(withoutFetcher)
+    }
+
+    /// Called once per pass, after the consumer was polled: assigns again the partitions a restart found without
+    /// a fetcher (``assignAgain(_:)``), if they are still active in the engine and the assignment is not lost
+    /// (a lost assignment goes through its own callback).
+    func repairFetchers() {
+        guard !fetchRepairs.isEmpty else { return }
+        let wanted = fetchRepairs
+        fetchRepairs = []
+        guard rd_kafka_assignment_lost(consumer) == 0 else { return }
+        let ids = wanted.filter { engine.partitions[$0]?.phase == .active }.sorted()
+        if !ids.isEmpty { assignAgain(ids) }
     }
 
     /// Partitions whose restart's seek failed with `Local: Erroneous state` have no fetcher: librdkafka 2.0.2 drops
@@ -56,7 +70,10 @@ extension EngineDriver {
     /// again through the rebalance path, as a group rebalance would: in-flight outputs flushed and offsets committed
     /// first, then the committed offsets looked up, state kept where the position is unchanged, and the partitions
     /// resumed. Eager assignment can only replace the whole assignment, so every partition goes through it;
-    /// cooperative, only these. The group itself is not involved (the assignment stays this member's).
+    /// cooperative, only these. The group itself is not involved (the assignment stays this member's). As with a
+    /// rebalance, librdkafka's unassign also commits the offsets stored before the flush, so with eager
+    /// assignment a partition whose committed offset then trails its position is rebuilt and replays that tail
+    /// (duplicates, never a loss).
     func assignAgain(_ ids: [Int32]) {
         let topic = options.topics.input
         let partitions = clients.isCooperative ? ids : engine.partitions.keys.sorted()

@@ -29,7 +29,10 @@ extension EngineDriver {
         // (auto.offset.reset earliest): a partition that never delivers — one librdkafka never started fetching
         // (see ``assignAgain(_:)``) — has no low watermark from a fetch, and without one it had no lag series at all.
         let startsFor = board.startsAtLogStart
-            ? wanted.filter { engine.partitions[$0]?.position == nil && (knownWatermarks[$0]?.low ?? -1) < 0 }
+            ? wanted.filter {
+                guard let state = engine.partitions[$0] else { return false }
+                return state.position == nil && !state.startUnknown && (knownWatermarks[$0]?.low ?? -1) < 0
+            }
             : []
         probe.ask(LogEndProbe.Request(forLag: Set(wanted), startsFor: Set(startsFor), brokerCheck: unreachable))
     }

@@ -71,6 +71,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var brokerReachable: Bool? { reachability.isReachable }
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
+    /// Partitions a fetch restart found without a fetcher, repaired after the pass's poll (``repairFetchers()``).
+    var fetchRepairs: Set<Int32> = []
     /// ``StreamProcessorOptions/fetchFault`` was applied (once).
     var fetchFaultInjected = false
     private let started = Atomic<Bool>(false)
@@ -161,6 +163,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
                 }
                 handled += 1
             }
+            repairFetchers()
             if stage != nil {
                 // Emptied before the loop pauses or stops. When it is about to sleep, the stage's end of a batch
                 // wakes it (the wake-up pipe): no output waits for the next record, and the stage keeps working

@@ -90,7 +90,9 @@ public enum FetchFault: Sendable, Equatable {
     /// Once this partition has handled a record and reached its end, librdkafka stops its fetcher without the
     /// engine knowing — once — as a fetch start dropped by librdkafka 2.0.2 leaves a newly assigned partition
     /// (its issue #2190): a seek then fails with `Local: Erroneous state` and a resume does nothing. Unassigned
-    /// behind the engine's back (cooperative: that partition; eager: the whole assignment, so only for a consumer
-    /// that holds this partition alone).
+    /// behind the engine's back until a seek says so (cooperative: that partition; eager: the whole assignment,
+    /// so only for a consumer that holds this partition alone). Unlike the real defect the partition is then not
+    /// in librdkafka's assignment (a fetch start cannot be made to drop on demand: one is served within a
+    /// second), so the repair's unassign of it does nothing and its assign starts a fetcher.
     case stopFetcherBehindEngine(partition: Int32)
 }
