@@ -99,10 +99,7 @@ extension EngineDriver {
     /// partition — so the fault would not show.)
     private func injectFetchFault() {
         guard let fault = options.fetchFault, !fetchFaultInjected else { return }
-        let partition: Int32
-        switch fault {
-        case .pauseBehindEngine(let id), .stopFetcherBehindEngine(let id): partition = id
-        }
+        let partition = fault.partition
         guard let state = engine.partitions[partition], state.position != nil, state.atEnd else { return }
         fetchFaultInjected = true
         let list = PartitionList(topic: options.topics.input, partitions: [partition])
@@ -126,6 +123,7 @@ extension EngineDriver {
     private func stopFetcher(_ partition: Int32, at offset: Int64) -> Bool {
         let topic = options.topics.input
         let cooperative = clients.isCooperative
+        let here = [PartitionOffset(partition: partition, offset: offset)]
         for _ in 0..<5 {
             if cooperative {
                 PartitionList(topic: topic, partitions: [partition]).withPointer {
@@ -135,7 +133,7 @@ extension EngineDriver {
                 rd_kafka_assign(consumer, nil)
             }
             for _ in 0..<20 {
-                let probe = PartitionList(topic: topic, offsets: [PartitionOffset(partition: partition, offset: offset)])
+                let probe = PartitionList(topic: topic, offsets: here)
                 if let error = probe.withPointer({ rd_kafka_seek_partitions(consumer, $0, 2_000) }) {
                     rd_kafka_error_destroy(error)
                 } else if probe.entries.first?.error == RD_KAFKA_RESP_ERR__STATE {
@@ -145,7 +143,7 @@ extension EngineDriver {
                 }
                 Thread.sleep(forTimeInterval: 0.05)  // stopping: look again
             }
-            let again = PartitionList(topic: topic, offsets: [PartitionOffset(partition: partition, offset: offset)])
+            let again = PartitionList(topic: topic, offsets: here)
             if cooperative {
                 again.withPointer { rd_kafka_error_destroy(rd_kafka_incremental_assign(consumer, $0)) }
             } else {

@@ -95,4 +95,11 @@ public enum FetchFault: Sendable, Equatable {
     /// in librdkafka's assignment (a fetch start cannot be made to drop on demand: one is served within a
     /// second), so the repair's unassign of it does nothing and its assign starts a fetcher.
     case stopFetcherBehindEngine(partition: Int32)
+
+    /// The partition the fault affects.
+    var partition: Int32 {
+        switch self {
+        case .pauseBehindEngine(let partition), .stopFetcherBehindEngine(let partition): partition
+        }
+    }
 }
