@@ -25,15 +25,9 @@ extension EngineDriver {
         lastLogEndsNanos = now
         let unreachable = brokerReachable == false
         let wanted = engine.logEndsWanted(now: now, silentNanos: Self.logEndsIntervalNanos, brokersReachable: !unreachable)
-        // A partition that has handled nothing, with nothing committed, counts its lag from the log start
-        // (auto.offset.reset earliest): a partition that never delivers — one librdkafka never started fetching
-        // (see ``assignAgain(_:)``) — has no low watermark from a fetch, and without one it had no lag series at all.
-        let startsFor = board.startsAtLogStart
-            ? wanted.filter {
-                guard let state = engine.partitions[$0] else { return false }
-                return state.position == nil && !state.startUnknown && (knownWatermarks[$0]?.low ?? -1) < 0
-            }
-            : []
+        // Partitions with nothing handled and nothing committed count their lag from the log start (auto.offset.reset
+        // earliest), read again on every look-up: retention moves it.
+        let startsFor = board.startsAtLogStart ? engine.logStartsWanted(among: wanted) : []
         probe.ask(LogEndProbe.Request(forLag: Set(wanted), startsFor: Set(startsFor), brokerCheck: unreachable))
     }
 

@@ -47,6 +47,36 @@ import Testing
         #expect(both.ends[1].map { $0 > 0 } == true && both.ends[4].map { $0 > 0 } == true)
     }
 
+    /// The starts are asked like the ends: with broker 2 down (leader of partitions 1 and 4), one call for every
+    /// start reads none, so they are asked again leader by leader and only those two are missing.
+    @Test func startsAreReadLeaderByLeaderWhenABrokerIsDown() throws {
+        let cluster = try cluster()
+        let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
+        try cluster.setBrokerDown(2)
+        let partial = LogEndQuery.ends(
+            client: consumer.pointer, topic: Self.topic, partitions: [0, 2], starts: [0, 1, 2, 4], timeoutMs: 2_000)
+        #expect(partial.failed == [])
+        #expect(partial.starts == [0: 0, 2: 0], "\(partial.starts)")
+    }
+
+    /// A start that retention moved is read where it is now. The mock broker keeps 5 MiB per partition (librdkafka
+    /// 2.0.2, `rdkafka_mock.c`) and deletes the oldest message sets beyond that: 8 MiB moves the start past 0.
+    @Test func startMovedByRetentionIsReadWhereItIsNow() throws {
+        let cluster = try MockCluster(brokers: 1)
+        try cluster.createTopic("retained", partitions: 1)
+        let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
+        let before = LogEndQuery.ends(client: consumer.pointer, topic: "retained", partitions: [0], starts: [0], timeoutMs: 10_000)
+        #expect(before.starts == [0: 0] && before.ends == [0: 0], "\(before)")
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let value = [UInt8](repeating: 0x61, count: 64 * 1024)
+        for index in 0..<128 { try producer.send(topic: "retained", key: "k\(index)", value: value) }
+        #expect(producer.flush(timeoutMs: 60_000) == 0)
+        let after = LogEndQuery.ends(client: consumer.pointer, topic: "retained", partitions: [0], starts: [0], timeoutMs: 10_000)
+        #expect(after.ends == [0: 128], "\(after)")
+        let start = after.starts[0] ?? -1
+        #expect(start > 0 && start < 128, "the log start after 8 MiB into a 5 MiB log: \(start)")
+    }
+
     /// librdkafka's call is all or nothing across leaders: with one broker down, one call for every partition
     /// reads none. Asked again leader by leader, only the partitions that broker leads are missing.
     @Test func oneBrokerDownCostsOnlyTheEndsOfThePartitionsItLeads() throws {

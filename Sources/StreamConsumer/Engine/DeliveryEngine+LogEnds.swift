@@ -19,3 +19,18 @@ extension DeliveryEngine {
         return wanted.sorted()
     }
 }
+
+extension DeliveryEngine {
+    /// Of `wanted` (``logEndsWanted(now:silentNanos:brokersReachable:)``), the partitions whose lag counts from
+    /// the log start (with `auto.offset.reset` earliest): nothing handled and nothing committed, so no position to
+    /// count from — one librdkafka never started fetching has no low watermark from a fetch either. Asked on
+    /// every look-up, not once: retention moves the start while such a partition delivers nothing, and a start
+    /// read once would count the deleted records as lag. Not those whose committed-offset look-up failed
+    /// (``PartitionState/startUnknown``): where librdkafka reads them from is unknown.
+    func logStartsWanted(among wanted: [Int32]) -> [Int32] {
+        wanted.filter { id in
+            guard let state = partitions[id] else { return false }
+            return state.position == nil && !state.startUnknown
+        }
+    }
+}

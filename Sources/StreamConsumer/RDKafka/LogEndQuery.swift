@@ -38,21 +38,30 @@ enum LogEndQuery {
     ///
     /// The partitions the first call could not read are asked again leader by leader, in leader id order: a down
     /// leader's timeout may come before a healthy one's answer, which costs time on the probe's thread only.
-    /// `starts`: partitions whose log start is read too, in one more call after the ends (on failure they are
-    /// simply missing from ``LogEnds/starts``: the next look-up asks again).
+    /// `starts`: partitions whose log start is read too, after the ends and in the same way (leader by leader
+    /// when the first call fails); those not read are simply missing from ``LogEnds/starts`` (the next look-up
+    /// asks again).
     static func ends(
         client: OpaquePointer, topic: String, partitions: [Int32], starts: [Int32] = [], timeoutMs: Int32 = callTimeoutMs,
         shouldContinue: () -> Bool = { true }
     ) -> LogEnds {
-        var result = endsOnly(client: client, topic: topic, partitions: partitions, timeoutMs: timeoutMs, shouldContinue: shouldContinue)
+        var result = offsets(
+            client: client, topic: topic, partitions: partitions, at: PartitionOffset.end, timeoutMs: timeoutMs,
+            shouldContinue: shouldContinue)
         if !starts.isEmpty, shouldContinue() {
-            result.starts = ask(client: client, topic: topic, partitions: starts, at: PartitionOffset.beginning, timeoutMs: timeoutMs).ends
+            result.starts = offsets(
+                client: client, topic: topic, partitions: starts, at: PartitionOffset.beginning, timeoutMs: timeoutMs,
+                shouldContinue: shouldContinue
+            ).ends
         }
         return result
     }
 
-    private static func endsOnly(
-        client: OpaquePointer, topic: String, partitions: [Int32], timeoutMs: Int32, shouldContinue: () -> Bool
+    /// Where `partitions` end (`at` ``PartitionOffset/end``) or start (``PartitionOffset/beginning``): one call,
+    /// then leader by leader for those it could not read.
+    private static func offsets(
+        client: OpaquePointer, topic: String, partitions: [Int32], at logical: Int64, timeoutMs: Int32,
+        shouldContinue: () -> Bool
     ) -> LogEnds {
         let started = Clock.monotonicNanos()
         guard !partitions.isEmpty else {
@@ -65,7 +74,7 @@ enum LogEndQuery {
             }
             return check
         }
-        var result = ask(client: client, topic: topic, partitions: partitions, timeoutMs: timeoutMs)
+        var result = ask(client: client, topic: topic, partitions: partitions, at: logical, timeoutMs: timeoutMs)
         result.startedNanos = started
         let retry = result.failed
         // One partition is asked again only to learn whether any broker answers (the metadata request).
@@ -93,7 +102,7 @@ enum LogEndQuery {
                 result.failed += group
                 continue
             }
-            let answer = ask(client: client, topic: topic, partitions: group, timeoutMs: timeoutMs)
+            let answer = ask(client: client, topic: topic, partitions: group, at: logical, timeoutMs: timeoutMs)
             result.ends.merge(answer.ends) { _, new in new }
             result.failed += answer.failed
             if answer.answered { result.answered = true }

@@ -66,4 +66,26 @@ import Testing
         #expect(wanted(preparing, clock, brokersReachable: false) == [])
         #expect(wanted(stopping, clock, brokersReachable: false) == [])
     }
+
+    /// The log starts asked for with the ends: only partitions with nothing handled and nothing committed (their
+    /// lag counts from the log start), on every look-up while that lasts — retention moves the start — and not
+    /// those whose committed-offset look-up failed (where they are read from is unknown).
+    @Test func logStartsAreAskedForPartitionsWithoutAPositionOnEveryLookUp() {
+        let clock = FakeClock()
+        var engine = makeAtLeastOnce(rebuild: false)
+        _ = engine.assigned([0, 1, 2, 3], incremental: false, now: clock.now)
+        _ = engine.tick(now: clock.now, idle: true)
+        _ = engine.committedOffsets([0: nil, 1: nil, 2: 40, 3: nil], failed: [3], now: clock.now)
+        _ = engine.tick(now: clock.now, idle: true)
+        let all = wanted(engine, clock, brokersReachable: false)
+        #expect(all == [0, 1, 2, 3])
+        #expect(engine.logStartsWanted(among: all) == [0, 1])
+        // Asked again while nothing is handled (nothing in the engine remembers that it was read before).
+        #expect(engine.logStartsWanted(among: all) == [0, 1])
+        // Only the partitions the ends are wanted for.
+        #expect(engine.logStartsWanted(among: [1, 2]) == [1])
+        // A handled record gives partition 0 a position: its lag counts from there.
+        engine.handle(partition: 0, offset: 7, outputs: 0, now: clock.now)
+        #expect(engine.logStartsWanted(among: all) == [1])
+    }
 }
