@@ -111,12 +111,15 @@ final class PositionBoard: Sendable {
 }
 
 extension PositionBoard {
-    /// The watermarks a partition's lag is counted against: the consumer's own (`-1` where it has none), or those
-    /// another client saw where they are newer (a higher high watermark) — the state rebuild's reader fetches
-    /// partitions the consumer keeps paused until their rebuild ends.
+    /// The watermarks a partition's lag is counted against: the consumer's own (negative where it has none) and
+    /// those learnt elsewhere (``EngineDriver/learnWatermarks(of:low:high:)``: the state rebuild's reader, which
+    /// fetches partitions the consumer keeps paused until their rebuild ends, and the log-end look-ups), each the
+    /// higher of the two — a log's start and end only move forward, so the higher is the newer. The start matters
+    /// for a partition whose lag counts from it: librdkafka keeps the start its last fetch saw, and retention may
+    /// have moved it since (a look-up reads it again).
     static func watermarks(consumer: Watermarks, known: Watermarks?) -> Watermarks {
-        guard let known, known.high > consumer.high else { return consumer }
-        return Watermarks(low: consumer.low >= 0 ? consumer.low : known.low, high: known.high)
+        guard let known else { return consumer }
+        return Watermarks(low: max(consumer.low, known.low), high: max(consumer.high, known.high))
     }
 
     /// Records between a partition's position and its high watermark `high`: from the stored (committable)

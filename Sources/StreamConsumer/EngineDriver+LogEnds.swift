@@ -10,7 +10,7 @@
 /// So every ``logEndsIntervalNanos`` the ends of the partitions ``DeliveryEngine/logEndsWanted(now:silentNanos:brokersReachable:)``
 /// names are looked up and lent to the scrape as known watermarks. A partition that keeps delivering has a fresh
 /// cached watermark and is not looked up; an idle one costs a share of one ListOffsets request per leader per
-/// interval, on the probe's thread.
+/// interval, on the probe's thread (two while some have nothing handled or committed: their log starts too).
 extension EngineDriver {
     /// How often the ends are looked up, and how long a partition must have been silent to be looked up: a few
     /// times per scrape interval (15 s).

@@ -321,7 +321,8 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     /// Keeps the highest end seen for partition `id` (and `low` where given, else the one kept).
     func learnWatermarks(of id: Int32, low: Int64?, high: Int64) {
         let known = knownWatermarks[id]
-        knownWatermarks[id] = PositionBoard.Watermarks(low: low ?? known?.low ?? -1, high: max(high, known?.high ?? -1))
+        // Both only move forward: an answer that started before another one's cannot move them back.
+        knownWatermarks[id] = PositionBoard.Watermarks(low: max(low ?? -1, known?.low ?? -1), high: max(high, known?.high ?? -1))
     }
 
     /// Tells ``BrokerReachability`` what the loop just heard, and the observer (readiness) when that changes it.

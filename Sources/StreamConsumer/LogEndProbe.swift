@@ -17,7 +17,8 @@ final class LogEndProbe: Sendable {
         /// For the fetch watch (``EngineAction/lookUpEnds(_:)``).
         var forWatch: Set<Int32> = []
         /// Of ``forLag``, the partitions whose log start is wanted too: nothing handled or committed there, and
-        /// `auto.offset.reset` earliest, so their lag counts from the log start, which no fetch has told yet.
+        /// `auto.offset.reset` earliest, so their lag counts from the log start (read on every look-up: a fetch
+        /// may never have told it, and retention moves it).
         var startsFor: Set<Int32> = []
         /// Every broker was down at the last word: any answer says one is back (with no partitions to look up,
         /// a metadata request asks).

@@ -47,20 +47,24 @@ import Testing
         #expect(both.ends[1].map { $0 > 0 } == true && both.ends[4].map { $0 > 0 } == true)
     }
 
-    /// The starts are asked like the ends: with broker 2 down (leader of partitions 1 and 4), one call for every
-    /// start reads none, so they are asked again leader by leader and only those two are missing.
-    @Test func startsAreReadLeaderByLeaderWhenABrokerIsDown() throws {
+    /// With broker 2 down (leader of partitions 1 and 4) the starts of the partitions other brokers lead are still
+    /// read (one call for all of them read none before), and those whose end could not be read are not asked for
+    /// (a start is of no use without its end, and asking would wait for the down leader again).
+    @Test func startsAreReadWhereTheEndsAreWhenABrokerIsDown() throws {
         let cluster = try cluster()
         let consumer = try Consumer(bootstrap: cluster.bootstrapServers)
         try cluster.setBrokerDown(2)
         let partial = LogEndQuery.ends(
-            client: consumer.pointer, topic: Self.topic, partitions: [0, 2], starts: [0, 1, 2, 4], timeoutMs: 2_000)
-        #expect(partial.failed == [])
+            client: consumer.pointer, topic: Self.topic, partitions: [0, 1, 2, 4], starts: [0, 1, 2, 4], timeoutMs: 2_000)
+        #expect(partial.failed == [1, 4])
+        #expect(partial.ends.keys.sorted() == [0, 2])
         #expect(partial.starts == [0: 0, 2: 0], "\(partial.starts)")
     }
 
-    /// A start that retention moved is read where it is now. The mock broker keeps 5 MiB per partition (librdkafka
-    /// 2.0.2, `rdkafka_mock.c`) and deletes the oldest message sets beyond that: 8 MiB moves the start past 0.
+    /// A start that retention moved is read where it is now (the broker's side of reading starts on every
+    /// look-up; ``KnownWatermarkTests`` has the lag's). The mock broker keeps 5 MiB per partition (librdkafka
+    /// 2.0.2, `rdkafka_mock.c`) and deletes whole message sets (batches of up to 1 MB) beyond that: 8 MiB moves
+    /// the start past 0, and keeps at least 5 MiB (80 records of 64 KiB) less one batch.
     @Test func startMovedByRetentionIsReadWhereItIsNow() throws {
         let cluster = try MockCluster(brokers: 1)
         try cluster.createTopic("retained", partitions: 1)
@@ -74,7 +78,7 @@ import Testing
         let after = LogEndQuery.ends(client: consumer.pointer, topic: "retained", partitions: [0], starts: [0], timeoutMs: 10_000)
         #expect(after.ends == [0: 128], "\(after)")
         let start = after.starts[0] ?? -1
-        #expect(start > 0 && start < 128, "the log start after 8 MiB into a 5 MiB log: \(start)")
+        #expect(start > 0 && start <= 128 - 64, "the log start after 8 MiB into a 5 MiB log: \(start)")
     }
 
     /// librdkafka's call is all or nothing across leaders: with one broker down, one call for every partition

@@ -46,6 +46,21 @@ import Testing
         #expect(PositionBoard.watermarks(consumer: Watermarks(low: 12, high: 2_000), known: reader) == Watermarks(low: 12, high: 2_925))
     }
 
+    /// librdkafka keeps the log start its last fetch saw; a look-up read after retention moved it is newer, even
+    /// with the same end. A partition with nothing handled or committed counts its lag from there: the 1,500
+    /// deleted records are not lag.
+    @Test func aLogStartMovedByRetentionWinsOverTheConsumersCachedOne() {
+        let cached = Watermarks(low: 0, high: 3_100)
+        let lookedUp = Watermarks(low: 1_500, high: 3_100)
+        let watermarks = PositionBoard.watermarks(consumer: cached, known: lookedUp)
+        #expect(watermarks == Watermarks(low: 1_500, high: 3_100))
+        let neverDelivered = PositionBoard.Entry(position: nil, committable: nil)
+        #expect(PositionBoard.lag(neverDelivered, low: watermarks.low, high: watermarks.high, startsAtLogStart: true) == 1_600)
+        // An older look-up never moves either back.
+        #expect(PositionBoard.watermarks(consumer: Watermarks(low: 1_500, high: 3_100), known: Watermarks(low: 0, high: 2_000))
+            == Watermarks(low: 1_500, high: 3_100))
+    }
+
     /// A restarted instance rebuilding a partition committed at 1,200 whose log ends at 2,925: 1,725 records
     /// wait, where before it reported no lag at all.
     @Test func aPartitionBeingRebuiltShowsWhatWaitsBehindItsCommittedOffset() {

@@ -39,8 +39,8 @@ enum LogEndQuery {
     /// The partitions the first call could not read are asked again leader by leader, in leader id order: a down
     /// leader's timeout may come before a healthy one's answer, which costs time on the probe's thread only.
     /// `starts`: partitions whose log start is read too, after the ends and in the same way (leader by leader
-    /// when the first call fails); those not read are simply missing from ``LogEnds/starts`` (the next look-up
-    /// asks again).
+    /// when the first call fails), of those whose end was read; those not read are simply missing from
+    /// ``LogEnds/starts`` (the next look-up asks again).
     static func ends(
         client: OpaquePointer, topic: String, partitions: [Int32], starts: [Int32] = [], timeoutMs: Int32 = callTimeoutMs,
         shouldContinue: () -> Bool = { true }
@@ -48,10 +48,13 @@ enum LogEndQuery {
         var result = offsets(
             client: client, topic: topic, partitions: partitions, at: PartitionOffset.end, timeoutMs: timeoutMs,
             shouldContinue: shouldContinue)
-        if !starts.isEmpty, shouldContinue() {
+        // Only where the end was read: a start is of no use without it (the lag is end − start), and asking the
+        // partitions of a leader that just timed out would wait for it again.
+        let startsWithEnds = starts.filter { result.ends[$0] != nil }
+        if !startsWithEnds.isEmpty, shouldContinue() {
             result.starts = offsets(
-                client: client, topic: topic, partitions: starts, at: PartitionOffset.beginning, timeoutMs: timeoutMs,
-                shouldContinue: shouldContinue
+                client: client, topic: topic, partitions: startsWithEnds, at: PartitionOffset.beginning,
+                timeoutMs: timeoutMs, shouldContinue: shouldContinue
             ).ends
         }
         return result

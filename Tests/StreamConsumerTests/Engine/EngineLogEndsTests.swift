@@ -68,8 +68,8 @@ import Testing
     }
 
     /// The log starts asked for with the ends: only partitions with nothing handled and nothing committed (their
-    /// lag counts from the log start), on every look-up while that lasts — retention moves the start — and not
-    /// those whose committed-offset look-up failed (where they are read from is unknown).
+    /// lag counts from the log start; the driver asks for them on every look-up while that lasts, as retention
+    /// moves the start), and not those whose committed-offset look-up failed (where they are read from is unknown).
     @Test func logStartsAreAskedForPartitionsWithoutAPositionOnEveryLookUp() {
         let clock = FakeClock()
         var engine = makeAtLeastOnce(rebuild: false)
@@ -79,8 +79,6 @@ import Testing
         _ = engine.tick(now: clock.now, idle: true)
         let all = wanted(engine, clock, brokersReachable: false)
         #expect(all == [0, 1, 2, 3])
-        #expect(engine.logStartsWanted(among: all) == [0, 1])
-        // Asked again while nothing is handled (nothing in the engine remembers that it was read before).
         #expect(engine.logStartsWanted(among: all) == [0, 1])
         // Only the partitions the ends are wanted for.
         #expect(engine.logStartsWanted(among: [1, 2]) == [1])
