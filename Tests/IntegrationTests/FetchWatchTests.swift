@@ -45,8 +45,9 @@ import Testing
     /// A partition without a fetcher, as librdkafka 2.0.2 leaves a newly assigned partition whose fetch start a
     /// pause or resume outdated (its issue #2190; partition 63 of 64 in one benchmark catch-up, never fetched, every
     /// restart's seek failing with "Local: Erroneous state" for 17 minutes). Neither the restart's seek nor its
-    /// resume can start one: the watch must see the seek fail so and assign the partition again, and every record
-    /// must then be handled exactly once — with eager assignment (the whole assignment goes through the
+    /// resume can start one: the watch must see the seek fail so — or, as the same fault left it once on a loaded
+    /// machine (CI, 2026-12-02: seeks succeeded, 60 restarts, nothing delivered), see three restarts bring
+    /// nothing — and assign the partition again, and every record must then be handled exactly once — with eager assignment (the whole assignment goes through the
     /// rebalance path) and with cooperative (only that partition).
     @Test(arguments: ["range", "cooperative-sticky"])
     func partitionWithoutFetcherIsAssignedAgainAndEveryRecordAnswered(strategy: String) throws {
@@ -70,8 +71,14 @@ import Testing
         }
         #expect(produced.withLock { $0 } == "ok", "the fault was not injected, or the second batch not produced")
         let entries = scenario.logs.entries.withLock { $0 }
+        // The evidence: a restart's seek failing so, or (what a loaded machine can make of the same fault: a fetcher
+        // left detached, seeks succeed, nothing comes) restarts that bring nothing.
         let seekFailures = entries.filter { $0.message == "fetch restart: seek of one partition failed; the watch tries again" }
-        #expect(seekFailures.first?.metadata["error"] == "Local: Erroneous state", "\(seekFailures.map(\.metadata))")
+        let fruitless = entries.filter { $0.message.hasPrefix("partitions stayed silent through their restarts") }
+        #expect(
+            seekFailures.first?.metadata["error"] == "Local: Erroneous state" || fruitless.first?.metadata["partitions"] == "[0]",
+            "\(seekFailures.map(\.metadata)) \(fruitless.map(\.metadata))")
+        print("partition without a fetcher (\(strategy)): \(seekFailures.count) seeks failed, \(fruitless.count) times silent through its restarts")
         let assignedAgain = entries.filter { $0.message.hasPrefix("fetcher never started for partitions") }
         #expect(assignedAgain.first?.metadata["partitions"] == "[0]")
         let handled = handler.state.withLock { $0.handledOffsets }

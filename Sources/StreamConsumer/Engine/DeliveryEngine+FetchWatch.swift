@@ -21,6 +21,7 @@ extension DeliveryEngine {
         guard options.fetchStallNanos > 0, lifecycle == .running else { return [] }
         if let last = lastFetchCheckNanos, now &- last < Self.fetchCheckIntervalNanos { return [] }
         var restarts: [PartitionOffset] = []
+        var reassign: [Int32] = []
         var endsWanted: [Int32] = []
         let window = options.fetchStallNanos
         let fallback = options.offsetWhenNothingCommitted
@@ -43,7 +44,7 @@ extension DeliveryEngine {
             if state.atEnd {
                 endsWanted.append(id)
             } else if let offset = state.position ?? (state.startUnknown ? nil : fallback) {
-                restarts.append(PartitionOffset(partition: id, offset: offset))
+                Self.restart(id, at: offset, state: &state, restarts: &restarts, reassign: &reassign)
             } else {
                 // Nothing handled and its committed offset unknown (the look-up failed): restarting at
                 // `auto.offset.reset`'s position could skip or replay the log. It is paused and looked up again;
@@ -53,9 +54,34 @@ extension DeliveryEngine {
         }
         var actions: [EngineAction] = []
         if !restarts.isEmpty { actions.append(.restartFetch(restarts.sorted { $0.partition < $1.partition })) }
+        if !reassign.isEmpty { actions.append(.assignAgain(reassign.sorted())) }
         if !endsWanted.isEmpty { actions.append(.lookUpEnds(endsWanted.sorted())) }
         return actions
     }
+
+    /// Restarts a silent partition, or — when its last ``restartsBeforeAssigningAgain`` restarts brought nothing —
+    /// assigns it again. A restart moves fetching and resumes it, which mends a pause flag or a position out of
+    /// step; it cannot give the partition a new fetcher. librdkafka 2.0.2 can leave one whose fetch start or stop
+    /// a pause, resume or seek outdated (its issue #2190): seeks then fail with `Local: Erroneous state` (which
+    /// the driver takes as proof at once) or succeed with nothing ever delivered (seen in CI on a loaded
+    /// machine: 60 restarts, the partition's 200 waiting records never handled). Either way only an assignment
+    /// starts a new one.
+    private static func restart(
+        _ id: Int32, at offset: Int64, state: inout PartitionState, restarts: inout [PartitionOffset], reassign: inout [Int32]
+    ) {
+        if state.fruitlessRestarts >= restartsBeforeAssigningAgain {
+            state.fruitlessRestarts = 0
+            reassign.append(id)
+        } else {
+            state.fruitlessRestarts += 1
+            restarts.append(PartitionOffset(partition: id, offset: offset))
+        }
+    }
+
+    /// Restarts that brought nothing before a partition is assigned again: a restart usually mends a partition at
+    /// once (a pause flag or a position out of step); one that stays silent through three has something only an
+    /// assignment mends (with the default 30 s window, after about two minutes).
+    static var restartsBeforeAssigningAgain: Int { 3 }
 
     /// How often the watch looks (a pass over every partition; a second is far below the shortest window).
     static var fetchCheckIntervalNanos: UInt64 { 1_000_000_000 }
@@ -70,12 +96,17 @@ extension DeliveryEngine {
     mutating func endsLookedUp(_ ends: [Int32: Int64], now: UInt64) -> [EngineAction] {
         guard lifecycle == .running else { return [] }
         var restarts: [PartitionOffset] = []
+        var reassign: [Int32] = []
         for id in ends.keys.sorted() {
-            guard let end = ends[id], let state = partitions[id], state.phase == .active, !state.fetchPaused, state.atEnd,
+            guard let end = ends[id], var state = partitions[id], state.phase == .active, !state.fetchPaused, state.atEnd,
                 let reported = state.endOffset, end > reported, let offset = state.position ?? state.endOffset
             else { continue }
-            restarts.append(PartitionOffset(partition: id, offset: offset))
+            Self.restart(id, at: offset, state: &state, restarts: &restarts, reassign: &reassign)
+            partitions[id] = state
         }
-        return restarts.isEmpty ? [] : [.restartFetch(restarts)]
+        var actions: [EngineAction] = []
+        if !restarts.isEmpty { actions.append(.restartFetch(restarts)) }
+        if !reassign.isEmpty { actions.append(.assignAgain(reassign)) }
+        return actions
     }
 }

@@ -79,6 +79,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
         guard lifecycle == .running else { return .discard }
         let admitted: (generation: UInt32, sequence: Int)?? = withPartition(partition) { state in
             state.heardNanos = now
+            state.fruitlessRestarts = 0
             guard state.phase == .active else {
                 // Fetched before the pause took effect: not handled now, read again when the partition resumes
                 // (a partition being rewound is moved back to its committed offset instead).
@@ -199,6 +200,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             state.atEnd = true
             state.endOffset = offset
             state.heardNanos = now
+            state.fruitlessRestarts = 0
         }
     }
 

@@ -44,6 +44,9 @@ struct PartitionState: Equatable, Sendable {
     /// When librdkafka last delivered anything for it (a record, handled or not, or its end), or when it last
     /// resumed fetching: how long it has been silent.
     var heardNanos: UInt64 = 0
+    /// Fetch-watch restarts since librdkafka last delivered anything for it (a record or its end): restarts that
+    /// brought nothing. Past ``DeliveryEngine/restartsBeforeAssigningAgain`` it is assigned again instead.
+    var fruitlessRestarts = 0
 
     init(generation: UInt32, phase: Phase, assignedNanos: UInt64) {
         self.generation = generation

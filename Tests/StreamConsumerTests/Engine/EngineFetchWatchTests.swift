@@ -76,6 +76,31 @@ import Testing
         #expect(engine.endsLookedUp([1: 9], now: clock.now) == [])
     }
 
+    /// Restarts that bring nothing: after three, the partition is assigned again instead (only an assignment gives
+    /// it a new fetcher); a delivery in between starts the count again. Both ways to a restart count: silent
+    /// mid-stream, and silent at an end the log has grown past.
+    @Test func partitionSilentThroughThreeRestartsIsAssignedAgain() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0, 1], committed: [0: 10, 1: nil], now: clock.now)
+        engine.handle(partition: 1, offset: 0, outputs: 0, now: clock.now)
+        engine.reachedEnd(partition: 1, offset: 1, now: clock.now)
+        for _ in 0..<3 {
+            #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10)]), .lookUpEnds([1])])
+            #expect(engine.endsLookedUp([1: 50], now: clock.now) == [.restartFetch([at(1, 1)])])
+        }
+        #expect(watch(&engine, &clock, ms: window) == [.assignAgain([0]), .lookUpEnds([1])])
+        #expect(engine.endsLookedUp([1: 50], now: clock.now) == [.assignAgain([1])])
+        // Counted afresh: three more restarts before the next assignment.
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10)]), .lookUpEnds([1])])
+        // A record from partition 0 in between: its count starts again.
+        engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
+        for _ in 0..<3 {
+            #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 11)]), .lookUpEnds([1])])
+        }
+        #expect(watch(&engine, &clock, ms: window) == [.assignAgain([0]), .lookUpEnds([1])])
+    }
+
     /// Back-pressure pauses fetching: silence is expected, and measured again from the resume.
     @Test func pausedPartitionIsNotRestartedAndItsSilenceCountsFromTheResume() {
         var clock = FakeClock()
