@@ -51,7 +51,7 @@ extension EngineDriver {
     }
 
     /// Called once per pass, after the consumer was polled: assigns again the partitions a restart found without
-    /// a fetcher (``assignAgain(_:)``), if they are still active in the engine and the assignment is not lost
+    /// a fetcher, or that restarts did not bring back (``EngineAction/assignAgain(_:)``) (``assignAgain(_:)``), if they are still active in the engine and the assignment is not lost
     /// (a lost assignment goes through its own callback).
     func repairFetchers() {
         guard !fetchRepairs.isEmpty else { return }
@@ -62,7 +62,9 @@ extension EngineDriver {
         if !ids.isEmpty { assignAgain(ids) }
     }
 
-    /// Partitions whose restart's seek failed with `Local: Erroneous state` have no fetcher: librdkafka 2.0.2 drops
+    /// Partitions whose restart's seek failed with `Local: Erroneous state` have no fetcher (and those that
+    /// ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts did not bring back while records wait may have
+    /// a detached one): librdkafka 2.0.2 drops
     /// a partition's fetch start when a pause or resume of it comes while the start is still queued (the pause's
     /// version barrier outdates it; librdkafka issue #2190, `rd_kafka_toppar_op_serve`), and seen once in a
     /// benchmark catch-up: partition 63 of 64 was never fetched, and each restart failed so for 17 minutes. A seek

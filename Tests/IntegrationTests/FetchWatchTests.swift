@@ -80,6 +80,13 @@ import Testing
             "\(seekFailures.map(\.metadata)) \(fruitless.map(\.metadata))")
         print("partition without a fetcher (\(strategy)): \(seekFailures.count) seeks failed, \(fruitless.count) times silent through its restarts")
         let assignedAgain = entries.filter { $0.message.hasPrefix("fetcher never started for partitions") }
+        // A seek that failed so is proof at once: the repair must not have waited for three restarts.
+        if seekFailures.first?.metadata["error"] == "Local: Erroneous state" {
+            let repairIndex = entries.firstIndex { $0.message.hasPrefix("fetcher never started for partitions") }
+            let fruitlessIndex = entries.firstIndex { $0.message.hasPrefix("partitions stayed silent through their restarts") }
+            let inOrder = repairIndex.map { repair in fruitlessIndex.map { repair < $0 } ?? true } ?? false
+            #expect(inOrder, "no repair after the failed seek, or only after the fruitless restarts: \(String(describing: repairIndex)) \(String(describing: fruitlessIndex))")
+        }
         #expect(assignedAgain.first?.metadata["partitions"] == "[0]")
         let handled = handler.state.withLock { $0.handledOffsets }
         #expect(handled.count == more.upperBound, "every record handled once (\(handled.count) handled)")

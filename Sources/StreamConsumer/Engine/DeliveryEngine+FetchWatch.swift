@@ -16,12 +16,12 @@ extension DeliveryEngine {
     ///
     /// A silent partition not at its end is restarted at once. One at its end is usually just idle, so its end is
     /// looked up first (``EngineAction/lookUpEnds(_:)``): only if the log has grown past where librdkafka said
-    /// the end was is it restarted (``endsLookedUp(_:now:)``).
+    /// the end was is it restarted (``endsLookedUp(_:now:)``). One that ``restartsBeforeAssigningAgain`` restarts
+    /// did not bring back is looked up too, and assigned again if records wait.
     mutating func checkFetching(now: UInt64, brokersReachable: Bool) -> [EngineAction] {
         guard options.fetchStallNanos > 0, lifecycle == .running else { return [] }
         if let last = lastFetchCheckNanos, now &- last < Self.fetchCheckIntervalNanos { return [] }
         var restarts: [PartitionOffset] = []
-        var reassign: [Int32] = []
         var endsWanted: [Int32] = []
         let window = options.fetchStallNanos
         let fallback = options.offsetWhenNothingCommitted
@@ -41,10 +41,13 @@ extension DeliveryEngine {
             }
             // Measured again from now: one restart (or look-up) per window while it stays silent.
             state.heardNanos = now
-            if state.atEnd {
+            if state.atEnd || state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain {
+                // At its end: usually idle. Restarted too often in vain: whether records wait, and its leader
+                // answers, decides between assigning it again and nothing (``endsLookedUp(_:now:)``).
                 endsWanted.append(id)
             } else if let offset = state.position ?? (state.startUnknown ? nil : fallback) {
-                Self.restart(id, at: offset, state: &state, restarts: &restarts, reassign: &reassign)
+                state.fruitlessRestarts += 1
+                restarts.append(PartitionOffset(partition: id, offset: offset))
             } else {
                 // Nothing handled and its committed offset unknown (the look-up failed): restarting at
                 // `auto.offset.reset`'s position could skip or replay the log. It is paused and looked up again;
@@ -54,33 +57,18 @@ extension DeliveryEngine {
         }
         var actions: [EngineAction] = []
         if !restarts.isEmpty { actions.append(.restartFetch(restarts.sorted { $0.partition < $1.partition })) }
-        if !reassign.isEmpty { actions.append(.assignAgain(reassign.sorted())) }
         if !endsWanted.isEmpty { actions.append(.lookUpEnds(endsWanted.sorted())) }
         return actions
     }
 
-    /// Restarts a silent partition, or — when its last ``restartsBeforeAssigningAgain`` restarts brought nothing —
-    /// assigns it again. A restart moves fetching and resumes it, which mends a pause flag or a position out of
-    /// step; it cannot give the partition a new fetcher. librdkafka 2.0.2 can leave one whose fetch start or stop
-    /// a pause, resume or seek outdated (its issue #2190): seeks then fail with `Local: Erroneous state` (which
-    /// the driver takes as proof at once) or succeed with nothing ever delivered (seen in CI on a loaded
-    /// machine: 60 restarts, the partition's 200 waiting records never handled). Either way only an assignment
-    /// starts a new one.
-    private static func restart(
-        _ id: Int32, at offset: Int64, state: inout PartitionState, restarts: inout [PartitionOffset], reassign: inout [Int32]
-    ) {
-        if state.fruitlessRestarts >= restartsBeforeAssigningAgain {
-            state.fruitlessRestarts = 0
-            reassign.append(id)
-        } else {
-            state.fruitlessRestarts += 1
-            restarts.append(PartitionOffset(partition: id, offset: offset))
-        }
-    }
-
-    /// Restarts that brought nothing before a partition is assigned again: a restart usually mends a partition at
-    /// once (a pause flag or a position out of step); one that stays silent through three has something only an
-    /// assignment mends (with the default 30 s window, after about two minutes).
+    /// Restarts that brought nothing before a silent partition is assigned again instead — if its leader answers
+    /// and records wait past its position (``endsLookedUp(_:now:)``; a partition whose leader is down stays
+    /// silent however it is restarted, and is left alone). A restart moves fetching and resumes it, which mends a
+    /// pause flag or a position out of step at once; it cannot give the partition a new fetcher. librdkafka 2.0.2
+    /// can leave one without (its issue #2190: a fetch start or stop outdated by a pause, resume or seek): seeks
+    /// then fail with `Local: Erroneous state` (which the driver takes as proof at once) or succeed with nothing
+    /// ever delivered (CI on a loaded machine: 60 restarts, 200 waiting records never handled). Only an
+    /// assignment starts a new fetcher. With the default 30 s window, after about two minutes.
     static var restartsBeforeAssigningAgain: Int { 3 }
 
     /// How often the watch looks (a pass over every partition; a second is far below the shortest window).
@@ -98,10 +86,20 @@ extension DeliveryEngine {
         var restarts: [PartitionOffset] = []
         var reassign: [Int32] = []
         for id in ends.keys.sorted() {
-            guard let end = ends[id], var state = partitions[id], state.phase == .active, !state.fetchPaused, state.atEnd,
-                let reported = state.endOffset, end > reported, let offset = state.position ?? state.endOffset
-            else { continue }
-            Self.restart(id, at: offset, state: &state, restarts: &restarts, reassign: &reassign)
+            guard let end = ends[id], var state = partitions[id], state.phase == .active, !state.fetchPaused else { continue }
+            // Where it stands: its next offset to handle, else where librdkafka said its end was (nothing handled).
+            let from = state.position ?? state.endOffset
+            if state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain {
+                // Its leader answered, and the log goes past where it stands (nothing handled and no end reported:
+                // any record): records wait that restarts did not bring.
+                guard end > (from ?? 0) else { continue }
+                state.fruitlessRestarts = 0
+                reassign.append(id)
+            } else {
+                guard state.atEnd, let reported = state.endOffset, end > reported, let offset = from else { continue }
+                state.fruitlessRestarts += 1
+                restarts.append(PartitionOffset(partition: id, offset: offset))
+            }
             partitions[id] = state
         }
         var actions: [EngineAction] = []

@@ -27,9 +27,9 @@ enum EngineAction: Equatable, Sendable {
     /// the offset given (the next to handle, or the logical `auto.offset.reset` offset), waiting for librdkafka
     /// to confirm, and resume them in case librdkafka's pause flag disagrees with the engine's.
     case restartFetch([PartitionOffset])
-    /// These partitions stayed silent through ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts while
-    /// records waited: revoke and assign them again through the rebalance path (the driver's `assignAgain`), the
-    /// one way to give a partition a new fetcher in librdkafka.
+    /// These partitions stayed silent through ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts, and their
+    /// leaders then said records wait past their positions: revoke and assign them again through the rebalance
+    /// path (the driver's `assignAgain`), the one way to give a partition a new fetcher in librdkafka.
     case assignAgain([Int32])
     /// These partitions are at their end and have been silent for the fetch watch's window: read where their
     /// logs end now and report with ``DeliveryEngine/endsLookedUp(_:now:)``.

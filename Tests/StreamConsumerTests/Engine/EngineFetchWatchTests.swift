@@ -76,29 +76,34 @@ import Testing
         #expect(engine.endsLookedUp([1: 9], now: clock.now) == [])
     }
 
-    /// Restarts that bring nothing: after three, the partition is assigned again instead (only an assignment gives
-    /// it a new fetcher); a delivery in between starts the count again. Both ways to a restart count: silent
-    /// mid-stream, and silent at an end the log has grown past.
-    @Test func partitionSilentThroughThreeRestartsIsAssignedAgain() {
+    /// Restarts that bring nothing: after three, the partition's end is looked up instead, and it is assigned again
+    /// (only an assignment gives it a new fetcher) if its leader answers and records wait past its position —
+    /// not if the look-up could not read its end (its leader down: no restart helps, and reassigning the whole
+    /// eager assignment every two minutes would only cost). Both ways to a restart count (silent mid-stream, and
+    /// silent at an end the log has grown past); a delivery in between starts the count again.
+    @Test func partitionSilentThroughThreeRestartsIsAssignedAgainIfRecordsWait() {
         var clock = FakeClock()
         var engine = makeAtLeastOnce(fetchStallMs: window)
-        engine.activate([0, 1], committed: [0: 10, 1: nil], now: clock.now)
+        engine.activate([0, 1, 2], committed: [0: 10, 1: nil, 2: 5], now: clock.now)
         engine.handle(partition: 1, offset: 0, outputs: 0, now: clock.now)
         engine.reachedEnd(partition: 1, offset: 1, now: clock.now)
         for _ in 0..<3 {
-            #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10)]), .lookUpEnds([1])])
+            #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10), at(2, 5)]), .lookUpEnds([1])])
             #expect(engine.endsLookedUp([1: 50], now: clock.now) == [.restartFetch([at(1, 1)])])
         }
-        #expect(watch(&engine, &clock, ms: window) == [.assignAgain([0]), .lookUpEnds([1])])
-        #expect(engine.endsLookedUp([1: 50], now: clock.now) == [.assignAgain([1])])
-        // Counted afresh: three more restarts before the next assignment.
-        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10)]), .lookUpEnds([1])])
-        // A record from partition 0 in between: its count starts again.
+        #expect(watch(&engine, &clock, ms: window) == [.lookUpEnds([0, 1, 2])])
+        // Partition 2's leader did not answer: left alone (and asked again next window).
+        #expect(engine.endsLookedUp([0: 50, 1: 50], now: clock.now) == [.assignAgain([0, 1])])
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10)]), .lookUpEnds([1, 2])])
+        // Nothing waits past partition 2's position: nothing to assign it again for.
+        #expect(engine.endsLookedUp([2: 5], now: clock.now) == [])
+        // A record from partition 0: its count starts again.
         engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
         for _ in 0..<3 {
-            #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 11)]), .lookUpEnds([1])])
+            #expect(watch(&engine, &clock, ms: window).first == .restartFetch([at(0, 11)]))
         }
-        #expect(watch(&engine, &clock, ms: window) == [.assignAgain([0]), .lookUpEnds([1])])
+        #expect(watch(&engine, &clock, ms: window).last == .lookUpEnds([0, 1, 2]))
+        #expect(engine.endsLookedUp([0: 12], now: clock.now) == [.assignAgain([0])])
     }
 
     /// Back-pressure pauses fetching: silence is expected, and measured again from the resume.
