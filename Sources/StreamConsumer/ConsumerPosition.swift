@@ -42,6 +42,13 @@ final class PositionBoard: Sendable {
     struct Watermarks: Sendable, Equatable {
         var low: Int64
         var high: Int64
+
+        /// The higher of each: a log's start and end only move forward, so the higher is the newer (negative:
+        /// unknown, always lower).
+        func merged(with other: Watermarks?) -> Watermarks {
+            guard let other else { return self }
+            return Watermarks(low: max(low, other.low), high: max(high, other.high))
+        }
     }
 
     private struct State: Sendable {
@@ -118,8 +125,7 @@ extension PositionBoard {
     /// for a partition whose lag counts from it: librdkafka keeps the start its last fetch saw, and retention may
     /// have moved it since (a look-up reads it again).
     static func watermarks(consumer: Watermarks, known: Watermarks?) -> Watermarks {
-        guard let known else { return consumer }
-        return Watermarks(low: max(consumer.low, known.low), high: max(consumer.high, known.high))
+        consumer.merged(with: known)
     }
 
     /// Records between a partition's position and its high watermark `high`: from the stored (committable)

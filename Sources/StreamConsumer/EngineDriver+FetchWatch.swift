@@ -50,9 +50,10 @@ extension EngineDriver {
         fetchRepairs.formUnion(withoutFetcher)
     }
 
-    /// Called once per pass, after the consumer was polled: assigns again the partitions a restart found without
-    /// a fetcher, or that restarts did not bring back (``EngineAction/assignAgain(_:)``) (``assignAgain(_:)``), if they are still active in the engine and the assignment is not lost
-    /// (a lost assignment goes through its own callback).
+    /// Called once per pass, after the consumer was polled: assigns again (``assignAgain(_:)``) the partitions a
+    /// restart found without a fetcher, or that restarts did not bring back (``EngineAction/assignAgain(_:)``), if
+    /// they are still active in the engine and the assignment is not lost (a lost assignment goes through its own
+    /// callback).
     func repairFetchers() {
         guard !fetchRepairs.isEmpty else { return }
         let wanted = fetchRepairs
@@ -63,9 +64,8 @@ extension EngineDriver {
     }
 
     /// Partitions whose restart's seek failed with `Local: Erroneous state` have no fetcher (and those that
-    /// ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts did not bring back while records wait may have
-    /// a detached one): librdkafka 2.0.2 drops
-    /// a partition's fetch start when a pause or resume of it comes while the start is still queued (the pause's
+    /// ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts did not bring back while records wait may have a
+    /// detached one): librdkafka 2.0.2 drops a partition's fetch start when a pause or resume of it comes while the start is still queued (the pause's
     /// version barrier outdates it; librdkafka issue #2190, `rd_kafka_toppar_op_serve`), and seen once in a
     /// benchmark catch-up: partition 63 of 64 was never fetched, and each restart failed so for 17 minutes. A seek
     /// cannot start a fetcher and a resume does nothing; only an assignment does. So they are revoked and assigned

@@ -319,11 +319,10 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
         board.publish(entries: entries, lastHandled: lastHandled, oldestFetched: oldest, known: knownWatermarks)
     }
 
-    /// Keeps the highest end seen for partition `id` (and `low` where given, else the one kept).
+    /// Keeps the highest start and end seen for partition `id` (`low` nil: not read this time): an answer that
+    /// started before another one's cannot move them back.
     func learnWatermarks(of id: Int32, low: Int64?, high: Int64) {
-        let known = knownWatermarks[id]
-        // Both only move forward: an answer that started before another one's cannot move them back.
-        knownWatermarks[id] = PositionBoard.Watermarks(low: max(low ?? -1, known?.low ?? -1), high: max(high, known?.high ?? -1))
+        knownWatermarks[id] = PositionBoard.Watermarks(low: low ?? -1, high: high).merged(with: knownWatermarks[id])
     }
 
     /// Tells ``BrokerReachability`` what the loop just heard, and the observer (readiness) when that changes it.

@@ -47,8 +47,8 @@ import Testing
     /// restart's seek failing with "Local: Erroneous state" for 17 minutes). Neither the restart's seek nor its
     /// resume can start one: the watch must see the seek fail so — or, as the same fault left it once on a loaded
     /// machine (CI, 2026-12-02: seeks succeeded, 60 restarts, nothing delivered), see three restarts bring
-    /// nothing — and assign the partition again, and every record must then be handled exactly once — with eager assignment (the whole assignment goes through the
-    /// rebalance path) and with cooperative (only that partition).
+    /// nothing — and assign the partition again, and every record must then be handled exactly once — with eager
+    /// assignment (the whole assignment goes through the rebalance path) and with cooperative (only that partition).
     @Test(arguments: ["range", "cooperative-sticky"])
     func partitionWithoutFetcherIsAssignedAgainAndEveryRecordAnswered(strategy: String) throws {
         let (cluster, scenario, producer) = try Self.onePartition([
@@ -73,17 +73,19 @@ import Testing
         let entries = scenario.logs.entries.withLock { $0 }
         // The evidence: a restart's seek failing so, or (what a loaded machine can make of the same fault: a fetcher
         // left detached, seeks succeed, nothing comes) restarts that bring nothing.
+        let isRepair: (CapturedLogs.Entry) -> Bool = { $0.message.hasPrefix("fetcher never started for partitions") }
+        let isFruitless: (CapturedLogs.Entry) -> Bool = { $0.message.hasPrefix("partitions stayed silent through their restarts") }
         let seekFailures = entries.filter { $0.message == "fetch restart: seek of one partition failed; the watch tries again" }
-        let fruitless = entries.filter { $0.message.hasPrefix("partitions stayed silent through their restarts") }
+        let fruitless = entries.filter(isFruitless)
         #expect(
             seekFailures.first?.metadata["error"] == "Local: Erroneous state" || fruitless.first?.metadata["partitions"] == "[0]",
             "\(seekFailures.map(\.metadata)) \(fruitless.map(\.metadata))")
         print("partition without a fetcher (\(strategy)): \(seekFailures.count) seeks failed, \(fruitless.count) times silent through its restarts")
-        let assignedAgain = entries.filter { $0.message.hasPrefix("fetcher never started for partitions") }
+        let assignedAgain = entries.filter(isRepair)
         // A seek that failed so is proof at once: the repair must not have waited for three restarts.
         if seekFailures.first?.metadata["error"] == "Local: Erroneous state" {
-            let repairIndex = entries.firstIndex { $0.message.hasPrefix("fetcher never started for partitions") }
-            let fruitlessIndex = entries.firstIndex { $0.message.hasPrefix("partitions stayed silent through their restarts") }
+            let repairIndex = entries.firstIndex(where: isRepair)
+            let fruitlessIndex = entries.firstIndex(where: isFruitless)
             let inOrder = repairIndex.map { repair in fruitlessIndex.map { repair < $0 } ?? true } ?? false
             #expect(inOrder, "no repair after the failed seek, or only after the fruitless restarts: \(String(describing: repairIndex)) \(String(describing: fruitlessIndex))")
         }

@@ -18,9 +18,7 @@ extension DeliveryEngine {
         }
         return wanted.sorted()
     }
-}
 
-extension DeliveryEngine {
     /// Of `wanted` (``logEndsWanted(now:silentNanos:brokersReachable:)``), the partitions whose lag counts from
     /// the log start (with `auto.offset.reset` earliest): nothing handled and nothing committed, so no position to
     /// count from — one librdkafka never started fetching has no low watermark from a fetch either. Asked on
