@@ -27,12 +27,9 @@ extension EngineDriver {
             }
         case .restartFetch(let offsets):
             restartFetch(offsets)
-        case .assignAgain(let ids):
-            // After the pass has polled the consumer, as for a restart whose seek found no fetcher.
-            logger.warning("partitions stayed silent through their restarts with records waiting: assigning them again", metadata: [
-                "topic": "\(options.topics.input)", "partitions": "\(ids)",
-                "restarts": "\(type(of: engine).restartsBeforeAssigningAgain)",
-            ])
+        case .assignAgain(let ids, let repair):
+            logFetcherRepair(ids, repair)
+            // After the pass has polled the consumer (``repairFetchers()``).
             fetchRepairs.formUnion(ids)
         case .lookUpEnds(let ids):
             lookUpEndsForWatch(ids)

@@ -1,5 +1,6 @@
 import Crdkafka
 import Foundation
+import Logging
 
 /// The fetch watch's restarts, executed with librdkafka (see ``DeliveryEngine/checkFetching(now:brokersReachable:)``).
 extension EngineDriver {
@@ -45,9 +46,29 @@ extension EngineDriver {
         }
         PartitionList(topic: topic, partitions: ids).withPointer { _ = rd_kafka_resume_partitions(consumer, $0) }
         observer.fetchRestarted(partitions: ids.count)
-        // Repaired after the pass has polled the consumer (``repairFetchers()``): a rebalance queued meanwhile is
-        // served first, and the repair is not taken by librdkafka as the answer to it.
-        fetchRepairs.formUnion(withoutFetcher)
+        // Proof of no fetcher: assigned again after the pass has polled the consumer (``repairFetchers()``; a
+        // rebalance queued meanwhile is served first, and the repair is not taken by librdkafka as the answer to
+        // it), unless the engine's back-off holds it (a reassignment of it brought nothing either).
+        if !withoutFetcher.isEmpty { execute(engine.seekFoundNoFetcher(withoutFetcher)) }
+    }
+
+    /// Logs why partitions are about to be assigned again (``EngineAction/assignAgain(_:_:)``), with when the next
+    /// reassignment of each would come if this one brings nothing either.
+    func logFetcherRepair(_ ids: [Int32], _ repair: FetcherRepair) {
+        let engineType = type(of: engine)
+        // The engine has counted this reassignment already.
+        let before = ids.map { max((engine.reassignsInVain[$0] ?? 1) - 1, 0) }
+        var metadata: Logger.Metadata = [
+            "topic": "\(options.topics.input)", "partitions": "\(ids)", "reassigned_before_in_vain": "\(before)",
+            "next_after_restarts": "\(before.map { engineType.restartsBeforeAssigningAgain(afterInVain: $0 + 1) })",
+        ]
+        switch repair {
+        case .seekFoundNoFetcher:
+            logger.error("a restart's seek found no fetcher (Local: Erroneous state, librdkafka #2190): assigning partitions again", metadata: metadata)
+        case .silentThroughRestarts:
+            metadata["restarts_in_vain"] = "\(before.map { engineType.restartsBeforeAssigningAgain(afterInVain: $0) })"
+            logger.warning("partitions stayed silent through their restarts with records waiting: assigning them again", metadata: metadata)
+        }
     }
 
     /// Called once per pass, after the consumer was polled: assigns again (``assignAgain(_:)``) the partitions a
@@ -79,7 +100,7 @@ extension EngineDriver {
     func assignAgain(_ ids: [Int32]) {
         let topic = options.topics.input
         let partitions = clients.isCooperative ? ids : engine.partitions.keys.sorted()
-        logger.error("fetcher never started for partitions (librdkafka #2190): assigning them again", metadata: [
+        logger.warning("partitions assigned again for a new fetcher", metadata: [
             "topic": "\(topic)", "partitions": "\(ids)", "reassigned": "\(partitions)",
         ])
         let list = PartitionList(topic: topic, partitions: partitions)

@@ -73,7 +73,7 @@ import Testing
         let entries = scenario.logs.entries.withLock { $0 }
         // The evidence: a restart's seek failing so, or (what a loaded machine can make of the same fault: a fetcher
         // left detached, seeks succeed, nothing comes) restarts that bring nothing.
-        let isRepair: (CapturedLogs.Entry) -> Bool = { $0.message.hasPrefix("fetcher never started for partitions") }
+        let isRepair: (CapturedLogs.Entry) -> Bool = { $0.message == "partitions assigned again for a new fetcher" }
         let isFruitless: (CapturedLogs.Entry) -> Bool = { $0.message.hasPrefix("partitions stayed silent through their restarts") }
         let seekFailures = entries.filter { $0.message == "fetch restart: seek of one partition failed; the watch tries again" }
         let fruitless = entries.filter(isFruitless)

@@ -31,6 +31,7 @@ extension DeliveryEngine {
         let tolerance = max(window / 2, Self.fetchCheckGapToleranceNanos)
         let loopWasAway = lastFetchCheckNanos.map { now &- $0 > tolerance } ?? false
         lastFetchCheckNanos = now
+        let reassigns = reassignsInVain
         partitions.forEachInPlace { id, state in
             guard brokersReachable, !loopWasAway else {
                 state.heardNanos = now
@@ -41,7 +42,7 @@ extension DeliveryEngine {
             }
             // Measured again from now: one restart (or look-up) per window while it stays silent.
             state.heardNanos = now
-            if state.atEnd || state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain {
+            if state.atEnd || state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain(afterInVain: reassigns[id] ?? 0) {
                 // At its end: usually idle. Restarted too often in vain: whether records wait, and its leader
                 // answers, decides between assigning it again and nothing (``endsLookedUp(_:now:)``).
                 endsWanted.append(id)
@@ -71,6 +72,18 @@ extension DeliveryEngine {
     /// assignment starts a new fetcher. With the default 30 s window, after about two minutes.
     static var restartsBeforeAssigningAgain: Int { 3 }
 
+    /// How many more restarts a partition waits for before it is assigned again, when its last `inVain`
+    /// reassignments brought nothing either (``reassignsInVain``): twice as many for each, up to 16 times
+    /// (3, 6, 12, 24, 48 restarts: with the default 30 s window 1.5, 3, 6, 12, then every 24 minutes). With eager
+    /// assignment a reassignment pauses, flushes and commits every partition, so one that no reassignment mends
+    /// (the fault is elsewhere: `ConsumerPartitionStuck` pages for it) must not cost that every two minutes for hours.
+    static func restartsBeforeAssigningAgain(afterInVain inVain: Int) -> Int {
+        restartsBeforeAssigningAgain << min(inVain, maximumReassignBackOffDoublings)
+    }
+
+    /// The longest back-off between reassignments, as doublings of ``restartsBeforeAssigningAgain``.
+    static var maximumReassignBackOffDoublings: Int { 4 }
+
     /// How often the watch looks (a pass over every partition; a second is far below the shortest window).
     static var fetchCheckIntervalNanos: UInt64 { 1_000_000_000 }
 
@@ -89,11 +102,12 @@ extension DeliveryEngine {
             guard let end = ends[id], var state = partitions[id], state.phase == .active, !state.fetchPaused else { continue }
             // Where it stands: its next offset to handle, else where librdkafka said its end was (nothing handled).
             let from = state.position ?? state.endOffset
-            if state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain {
+            if state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain(afterInVain: reassignsInVain[id] ?? 0) {
                 // Its leader answered, and the log goes past where it stands (nothing handled and no end reported:
                 // any record): records wait that restarts did not bring.
                 guard end > (from ?? 0) else { continue }
                 state.fruitlessRestarts = 0
+                reassignsInVain[id, default: 0] += 1
                 reassign.append(id)
             } else {
                 guard state.atEnd, let reported = state.endOffset, end > reported, let offset = from else { continue }
@@ -104,7 +118,26 @@ extension DeliveryEngine {
         }
         var actions: [EngineAction] = []
         if !restarts.isEmpty { actions.append(.restartFetch(restarts)) }
-        if !reassign.isEmpty { actions.append(.assignAgain(reassign)) }
+        if !reassign.isEmpty { actions.append(.assignAgain(reassign, .silentThroughRestarts)) }
         return actions
+    }
+
+    /// A restart's seek of these partitions failed with `Local: Erroneous state`: librdkafka has no fetcher for
+    /// them. That is proof, and they are assigned again at once — unless the partition's last reassignment brought
+    /// nothing either: it then waits for as many restarts as the back-off asks
+    /// (``restartsBeforeAssigningAgain(afterInVain:)``), as a silent one does.
+    mutating func seekFoundNoFetcher(_ ids: [Int32]) -> [EngineAction] {
+        guard lifecycle == .running else { return [] }
+        var reassign: [Int32] = []
+        for id in Set(ids).sorted() {
+            guard var state = partitions[id], state.phase == .active else { continue }
+            let inVain = reassignsInVain[id] ?? 0
+            guard inVain == 0 || state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain(afterInVain: inVain) else { continue }
+            state.fruitlessRestarts = 0
+            partitions[id] = state
+            reassignsInVain[id] = inVain + 1
+            reassign.append(id)
+        }
+        return reassign.isEmpty ? [] : [.assignAgain(reassign, .seekFoundNoFetcher)]
     }
 }

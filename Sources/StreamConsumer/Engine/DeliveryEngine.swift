@@ -49,6 +49,11 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     var lookUpsRequested: Set<Int32> = []
     /// When the fetch watch last looked (``checkFetching(now:brokersReachable:)``).
     var lastFetchCheckNanos: UInt64?
+    /// Per partition, the fetch watch's reassignments (``EngineAction/assignAgain(_:_:)``) since it last delivered
+    /// anything: the back-off before the next (``restartsBeforeAssigningAgain(afterInVain:)``). Kept across the
+    /// reassignment's revoke and assign (the partition's own state is not); an entry is removed when the
+    /// partition delivers a record or its end. Usually empty.
+    var reassignsInVain: [Int32: Int] = [:]
 
     init(options: EngineOptions, commits: Commits) {
         self.options = options
@@ -77,6 +82,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// A record of `partition` at `offset` was fetched.
     mutating func fetched(partition: Int32, offset: Int64, timestamp: Double?, now: UInt64) -> FetchDecision {
         guard lifecycle == .running else { return .discard }
+        if !reassignsInVain.isEmpty { reassignsInVain[partition] = nil }
         let admitted: (generation: UInt32, sequence: Int)?? = withPartition(partition) { state in
             state.heardNanos = now
             state.fruitlessRestarts = 0
@@ -202,6 +208,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             state.heardNanos = now
             state.fruitlessRestarts = 0
         }
+        if !reassignsInVain.isEmpty { reassignsInVain[partition] = nil }
     }
 
     private func isCurrent(_ record: OutputRecord) -> Bool {

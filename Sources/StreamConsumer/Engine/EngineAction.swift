@@ -27,10 +27,10 @@ enum EngineAction: Equatable, Sendable {
     /// the offset given (the next to handle, or the logical `auto.offset.reset` offset), waiting for librdkafka
     /// to confirm, and resume them in case librdkafka's pause flag disagrees with the engine's.
     case restartFetch([PartitionOffset])
-    /// These partitions stayed silent through ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts, and their
-    /// leaders then said records wait past their positions: revoke and assign them again through the rebalance
-    /// path (the driver's `assignAgain`), the one way to give a partition a new fetcher in librdkafka.
-    case assignAgain([Int32])
+    /// These partitions have no working fetcher (``FetcherRepair`` says how that was seen): revoke and assign them
+    /// again through the rebalance path (the driver's `assignAgain`), the one way to give a partition a new
+    /// fetcher in librdkafka.
+    case assignAgain([Int32], FetcherRepair)
     /// These partitions are at their end and have been silent for the fetch watch's window: read where their
     /// logs end now and report with ``DeliveryEngine/endsLookedUp(_:now:)``.
     case lookUpEnds([Int32])
@@ -54,6 +54,15 @@ enum EngineAction: Equatable, Sendable {
     case abortTransaction
     /// Fetching as a whole was paused (`true`) or resumed for back-pressure (for the observer and the log).
     case backPressure(Bool)
+}
+
+/// How the fetch watch saw that partitions have no working fetcher (``EngineAction/assignAgain(_:_:)``).
+enum FetcherRepair: Equatable, Sendable {
+    /// A restart's seek failed with `Local: Erroneous state`: librdkafka has no fetcher for them (proof at once).
+    case seekFoundNoFetcher
+    /// They stayed silent through their restarts and their leaders said records wait past their positions (a
+    /// fetcher left detached: seeks succeed, nothing comes).
+    case silentThroughRestarts
 }
 
 /// Where one admitted input record stands in the engine: handed back when its outputs are created.

@@ -93,7 +93,7 @@ import Testing
         }
         #expect(watch(&engine, &clock, ms: window) == [.lookUpEnds([0, 1, 2])])
         // Partition 2's leader did not answer: left alone (and asked again next window).
-        #expect(engine.endsLookedUp([0: 50, 1: 50], now: clock.now) == [.assignAgain([0, 1])])
+        #expect(engine.endsLookedUp([0: 50, 1: 50], now: clock.now) == [.assignAgain([0, 1], .silentThroughRestarts)])
         #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10)]), .lookUpEnds([1, 2])])
         // Nothing waits past partition 2's position: nothing to assign it again for.
         #expect(engine.endsLookedUp([2: 5], now: clock.now) == [])
@@ -103,7 +103,68 @@ import Testing
             #expect(watch(&engine, &clock, ms: window).first == .restartFetch([at(0, 11)]))
         }
         #expect(watch(&engine, &clock, ms: window).last == .lookUpEnds([0, 1, 2]))
-        #expect(engine.endsLookedUp([0: 12], now: clock.now) == [.assignAgain([0])])
+        #expect(engine.endsLookedUp([0: 12], now: clock.now) == [.assignAgain([0], .silentThroughRestarts)])
+    }
+
+    /// A reassignment that brings nothing either: the next waits for twice as many restarts, up to 16 times as
+    /// many (each reassignment of an eager assignment pauses, flushes and commits every partition); anything
+    /// delivered starts the count again. The partition's state is replaced by each reassignment (revoke, assign),
+    /// as the driver does it; the back-off is not.
+    @Test func reassignmentsThatBringNothingBackOffByDoubling() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0], committed: [0: 10], now: clock.now)
+        /// Windows of silence until the watch assigns partition 0 again (its leader says records wait), then
+        /// reassigns it as the driver would.
+        func windowsUntilAssignedAgain() -> Int {
+            for windows in 1...200 {
+                let asked = watch(&engine, &clock, ms: window)
+                guard asked == [.lookUpEnds([0])] else {
+                    #expect(asked == [.restartFetch([at(0, 10)])])
+                    continue
+                }
+                let repair = engine.endsLookedUp([0: 50], now: clock.now)
+                guard repair == [.assignAgain([0], .silentThroughRestarts)] else {
+                    Issue.record("leader said records wait, yet no reassignment: \(repair)")
+                    return windows
+                }
+                _ = engine.revoked([0], incremental: false, now: clock.now)
+                engine.activate([0], committed: [0: 10], now: clock.now)
+                return windows
+            }
+            return -1
+        }
+        // 3 restarts, then the look-up's window: 4, 7, 13, 25, 49 windows, and 49 from then on.
+        #expect((0..<6).map { _ in windowsUntilAssignedAgain() } == [4, 7, 13, 25, 49, 49])
+        #expect(engine.reassignsInVain == [0: 6])
+        // A record: the partition's fetcher works again, and a later stall is repaired after 3 restarts again.
+        engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
+        #expect(engine.reassignsInVain == [:])
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 11)])])
+    }
+
+    /// A restart's seek that finds no fetcher is proof: assigned again at once — unless its last reassignment
+    /// brought nothing, when it waits for the back-off's restarts like a silent one.
+    @Test func seekWithoutFetcherIsRepairedAtOnceUnlessAReassignmentAlreadyFailed() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([1], committed: [1: 20], now: clock.now)
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(1, 20)])])
+        // Unknown partitions are ignored, one named twice is assigned again once.
+        #expect(engine.seekFoundNoFetcher([1, 1, 7]) == [.assignAgain([1], .seekFoundNoFetcher)])
+        _ = engine.revoked([1], incremental: false, now: clock.now)
+        engine.activate([1], committed: [1: 20], now: clock.now)
+        // Still no fetcher after the reassignment: 6 restarts before the next.
+        for restart in 1...6 {
+            #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(1, 20)])])
+            let repair = engine.seekFoundNoFetcher([1])
+            #expect(repair == (restart == 6 ? [.assignAgain([1], .seekFoundNoFetcher)] : []), "restart \(restart)")
+        }
+        // Its end reached: delivered, so the next seek without a fetcher is repaired at once again.
+        engine.reachedEnd(partition: 1, offset: 20, now: clock.now)
+        #expect(engine.seekFoundNoFetcher([1]) == [.assignAgain([1], .seekFoundNoFetcher)])
+        engine.stop(now: clock.now)
+        #expect(engine.seekFoundNoFetcher([1]) == [])
     }
 
     /// Back-pressure pauses fetching: silence is expected, and measured again from the resume.
