@@ -13,6 +13,8 @@ extension DeliveryEngine {
             let gone = parked.keys.filter { !ids.contains($0) }.sorted()
             for id in gone { parked[id] = nil }
             if !gone.isEmpty { actions.append(.resetState(gone)) }
+            // The fetch watch's back-off is for partitions it reassigns itself; another member's are not ours.
+            if !reassignsInVain.isEmpty { reassignsInVain = reassignsInVain.filter { ids.contains($0.key) } }
         }
         for id in ids {
             nextGeneration &+= 1
@@ -97,6 +99,8 @@ extension DeliveryEngine {
     mutating func lost(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = [], now: UInt64) -> [EngineAction] {
         var actions: [EngineAction] = []
         commits.losing(ids: ids, into: &actions)
+        // Assigned again later, they start without the fetch watch's back-off.
+        for id in ids { reassignsInVain[id] = nil }
         actions += release(ids, incremental: incremental, unhandled: unhandled)
         return actions
     }

@@ -52,7 +52,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// Per partition, the fetch watch's reassignments (``EngineAction/assignAgain(_:_:)``) since it last delivered
     /// anything: the back-off before the next (``restartsBeforeAssigningAgain(afterInVain:)``). Kept across the
     /// reassignment's revoke and assign (the partition's own state is not); an entry is removed when the
-    /// partition delivers a record or its end. Usually empty.
+    /// partition delivers a record or its end, is lost, or is left out of a new eager assignment. Usually empty.
     var reassignsInVain: [Int32: Int] = [:]
 
     init(options: EngineOptions, commits: Commits) {

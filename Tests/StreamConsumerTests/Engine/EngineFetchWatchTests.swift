@@ -120,7 +120,7 @@ import Testing
             for windows in 1...200 {
                 let asked = watch(&engine, &clock, ms: window)
                 guard asked == [.lookUpEnds([0])] else {
-                    #expect(asked == [.restartFetch([at(0, 10)])])
+                    #expect(asked.count == 1 && asked.first.map(Self.isRestart(ofPartition: 0)) == true, "\(asked)")
                     continue
                 }
                 let repair = engine.endsLookedUp([0: 50], now: clock.now)
@@ -141,6 +141,25 @@ import Testing
         engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
         #expect(engine.reassignsInVain == [:])
         #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 11)])])
+        // Reassigned in vain again, then lost, or left to another member: no back-off when it comes back.
+        for _ in 0..<2 {
+            _ = windowsUntilAssignedAgain()
+            #expect(engine.reassignsInVain == [0: 1])
+            _ = engine.lost([0], incremental: false, now: clock.now)
+            #expect(engine.reassignsInVain == [:])
+            engine.activate([0], committed: [0: 10], now: clock.now)
+        }
+        _ = windowsUntilAssignedAgain()
+        _ = engine.revoked([0], incremental: false, now: clock.now)
+        _ = engine.assigned([5], incremental: false, now: clock.now)
+        #expect(engine.reassignsInVain == [:])
+    }
+
+    private static func isRestart(ofPartition id: Int32) -> (EngineAction) -> Bool {
+        { action in
+            guard case .restartFetch(let offsets) = action else { return false }
+            return offsets.map(\.partition) == [id]
+        }
     }
 
     /// A restart's seek that finds no fetcher is proof: assigned again at once — unless its last reassignment
