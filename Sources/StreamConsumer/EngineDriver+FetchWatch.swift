@@ -56,8 +56,7 @@ extension EngineDriver {
     /// reassignment of each would come if this one brings nothing either.
     func logFetcherRepair(_ ids: [Int32], _ repair: FetcherRepair) {
         let engineType = type(of: engine)
-        // The engine has counted this reassignment already.
-        let before = ids.map { max((engine.reassignsInVain[$0] ?? 1) - 1, 0) }
+        let before = ids.map { engine.reassignsInVain[$0] ?? 0 }
         var metadata: Logger.Metadata = [
             "topic": "\(options.topics.input)", "partitions": "\(ids)", "reassigned_before_in_vain": "\(before)",
             "next_after_restarts": "\(before.map { engineType.restartsBeforeAssigningAgain(afterInVain: $0 + 1) })",
@@ -72,7 +71,7 @@ extension EngineDriver {
     }
 
     /// Called once per pass, after the consumer was polled: assigns again (``assignAgain(_:)``) the partitions a
-    /// restart found without a fetcher, or that restarts did not bring back (``EngineAction/assignAgain(_:)``), if
+    /// restart found without a fetcher, or that restarts did not bring back (``EngineAction/assignAgain(_:_:)``), if
     /// they are still active in the engine and the assignment is not lost (a lost assignment goes through its own
     /// callback).
     func repairFetchers() {
@@ -85,8 +84,8 @@ extension EngineDriver {
     }
 
     /// Partitions whose restart's seek failed with `Local: Erroneous state` have no fetcher (and those that
-    /// ``DeliveryEngine/restartsBeforeAssigningAgain`` restarts did not bring back while records wait may have a
-    /// detached one): librdkafka 2.0.2 drops a partition's fetch start when a pause or resume of it comes while the start is still queued (the pause's
+    /// restarts did not bring back while records wait may have a detached one; each reassignment in vain doubles
+    /// the restarts before the next, ``DeliveryEngine/restartsBeforeAssigningAgain(afterInVain:)``): librdkafka 2.0.2 drops a partition's fetch start when a pause or resume of it comes while the start is still queued (the pause's
     /// version barrier outdates it; librdkafka issue #2190, `rd_kafka_toppar_op_serve`), and seen once in a
     /// benchmark catch-up: partition 63 of 64 was never fetched, and each restart failed so for 17 minutes. A seek
     /// cannot start a fetcher and a resume does nothing; only an assignment does. So they are revoked and assigned
@@ -103,6 +102,7 @@ extension EngineDriver {
         logger.warning("partitions assigned again for a new fetcher", metadata: [
             "topic": "\(topic)", "partitions": "\(ids)", "reassigned": "\(partitions)",
         ])
+        engine.assigningAgain(partitions)
         let list = PartitionList(topic: topic, partitions: partitions)
         list.withPointer { pointer in
             rebalance(RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS, partitions: pointer)

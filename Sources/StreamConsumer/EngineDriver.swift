@@ -72,7 +72,7 @@ final class EngineDriver<Commits: CommitStrategy>: KafkaEventSink {
     var fatalClientError: KafkaError?
     var lastPublishNanos: UInt64 = 0
     /// Partitions a fetch restart found without a fetcher, or that restarts did not bring back
-    /// (``EngineAction/assignAgain(_:)``), repaired after the pass's poll (``repairFetchers()``).
+    /// (``EngineAction/assignAgain(_:_:)``), repaired after the pass's poll (``repairFetchers()``).
     var fetchRepairs: Set<Int32> = []
     /// ``StreamProcessorOptions/fetchFault`` was applied (once).
     var fetchFaultInjected = false

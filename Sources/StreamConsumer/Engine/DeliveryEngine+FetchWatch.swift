@@ -74,7 +74,8 @@ extension DeliveryEngine {
 
     /// How many more restarts a partition waits for before it is assigned again, when its last `inVain`
     /// reassignments brought nothing either (``reassignsInVain``): twice as many for each, up to 16 times
-    /// (3, 6, 12, 24, 48 restarts: with the default 30 s window 1.5, 3, 6, 12, then every 24 minutes). With eager
+    /// (3, 6, 12, 24, 48 restarts and the look-up's window: with the default 30 s window 2, 3.5, 6.5, 12.5, then
+    /// every 24.5 minutes). With eager
     /// assignment a reassignment pauses, flushes and commits every partition, so one that no reassignment mends
     /// (the fault is elsewhere: `ConsumerPartitionStuck` pages for it) must not cost that every two minutes for hours.
     static func restartsBeforeAssigningAgain(afterInVain inVain: Int) -> Int {
@@ -107,7 +108,6 @@ extension DeliveryEngine {
                 // any record): records wait that restarts did not bring.
                 guard end > (from ?? 0) else { continue }
                 state.fruitlessRestarts = 0
-                reassignsInVain[id, default: 0] += 1
                 reassign.append(id)
             } else {
                 guard state.atEnd, let reported = state.endOffset, end > reported, let offset = from else { continue }
@@ -135,9 +135,18 @@ extension DeliveryEngine {
             guard inVain == 0 || state.fruitlessRestarts >= Self.restartsBeforeAssigningAgain(afterInVain: inVain) else { continue }
             state.fruitlessRestarts = 0
             partitions[id] = state
-            reassignsInVain[id] = inVain + 1
             reassign.append(id)
         }
         return reassign.isEmpty ? [] : [.assignAgain(reassign, .seekFoundNoFetcher)]
+    }
+
+    /// The driver is about to revoke and assign `ids` again for the fetch watch (with eager assignment, every
+    /// partition: each is counted, and those that deliver afterwards are cleared at once). Counted here, when it
+    /// happens, not when it was decided: a reassignment dropped meanwhile (the assignment lost) counts nothing.
+    mutating func assigningAgain(_ ids: [Int32]) {
+        for id in ids {
+            reassignsInVain[id, default: 0] += 1
+            reassigning.insert(id)
+        }
     }
 }

@@ -18,8 +18,11 @@ extension DeliveryEngine {
         }
         for id in ids {
             nextGeneration &+= 1
-            partitions[id] = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: false), assignedNanos: now)
+            var state = PartitionState(generation: nextGeneration, phase: .awaitingCommitted(rewind: false), assignedNanos: now)
+            if !reassignsInVain.isEmpty { state.reassignedInVain = reassignsInVain[id] != nil }
+            partitions[id] = state
             lookUpsRequested.remove(id)
+            reassigning.remove(id)
         }
         if !ids.isEmpty { actions.append(.pause(ids.sorted())) }
         return actions
@@ -89,6 +92,7 @@ extension DeliveryEngine {
     /// with records admitted that the handler never saw (a pipeline not emptied first) — their state is not parked.
     mutating func revoked(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = [], now: UInt64) -> [EngineAction] {
         var actions: [EngineAction] = []
+        forgetReassigns(ids)
         commits.revoking(&partitions, ids: ids, into: &actions)
         actions += release(ids, incremental: incremental, unhandled: unhandled)
         return actions
@@ -99,10 +103,16 @@ extension DeliveryEngine {
     mutating func lost(_ ids: [Int32], incremental: Bool, unhandled: Set<Int32> = [], now: UInt64) -> [EngineAction] {
         var actions: [EngineAction] = []
         commits.losing(ids: ids, into: &actions)
-        // Assigned again later, they start without the fetch watch's back-off.
-        for id in ids { reassignsInVain[id] = nil }
+        forgetReassigns(ids)
         actions += release(ids, incremental: incremental, unhandled: unhandled)
         return actions
+    }
+
+    /// Revoked or lost other than by the fetch watch's own reassignment: assigned again later, they start without
+    /// its back-off.
+    private mutating func forgetReassigns(_ ids: [Int32]) {
+        guard !reassignsInVain.isEmpty else { return }
+        for id in ids where !reassigning.contains(id) { reassignsInVain[id] = nil }
     }
 
     /// Forgets the partitions; with eager rebalancing their state is parked in case they come back.

@@ -49,11 +49,14 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     var lookUpsRequested: Set<Int32> = []
     /// When the fetch watch last looked (``checkFetching(now:brokersReachable:)``).
     var lastFetchCheckNanos: UInt64?
-    /// Per partition, the fetch watch's reassignments (``EngineAction/assignAgain(_:_:)``) since it last delivered
+    /// Per partition, the reassignments made for the fetch watch (``assigningAgain(_:)``) since it last delivered
     /// anything: the back-off before the next (``restartsBeforeAssigningAgain(afterInVain:)``). Kept across the
-    /// reassignment's revoke and assign (the partition's own state is not); an entry is removed when the
-    /// partition delivers a record or its end, is lost, or is left out of a new eager assignment. Usually empty.
+    /// reassignment's own revoke and assign (the partition's state is not); removed when the partition delivers a
+    /// record or its end (``PartitionState/reassignedInVain`` says so without a look-up here), or is revoked or
+    /// lost otherwise. Usually empty.
     var reassignsInVain: [Int32: Int] = [:]
+    /// The partitions of a reassignment in progress (``assigningAgain(_:)``): their revoke keeps their count.
+    var reassigning: Set<Int32> = []
 
     init(options: EngineOptions, commits: Commits) {
         self.options = options
@@ -82,10 +85,14 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
     /// A record of `partition` at `offset` was fetched.
     mutating func fetched(partition: Int32, offset: Int64, timestamp: Double?, now: UInt64) -> FetchDecision {
         guard lifecycle == .running else { return .discard }
-        if !reassignsInVain.isEmpty { reassignsInVain[partition] = nil }
+        var deliveredAfterReassign = false
         let admitted: (generation: UInt32, sequence: Int)?? = withPartition(partition) { state in
             state.heardNanos = now
             state.fruitlessRestarts = 0
+            if state.reassignedInVain {
+                state.reassignedInVain = false
+                deliveredAfterReassign = true
+            }
             guard state.phase == .active else {
                 // Fetched before the pause took effect: not handled now, read again when the partition resumes
                 // (a partition being rewound is moved back to its committed offset instead).
@@ -106,6 +113,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             state.lastHandledTimestamp = timestamp
             return (state.generation, state.progress.register(offset: offset))
         }
+        if deliveredAfterReassign { reassignsInVain[partition] = nil }
         guard let admitted = admitted ?? nil else { return .discard }
         let begin = commits.admitted(partition: partition, offset: offset, now: now)
         return .handle(
@@ -207,6 +215,7 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
             state.endOffset = offset
             state.heardNanos = now
             state.fruitlessRestarts = 0
+            state.reassignedInVain = false
         }
         if !reassignsInVain.isEmpty { reassignsInVain[partition] = nil }
     }

@@ -45,8 +45,12 @@ struct PartitionState: Equatable, Sendable {
     /// resumed fetching: how long it has been silent.
     var heardNanos: UInt64 = 0
     /// Fetch-watch restarts since librdkafka last delivered anything for it (a record or its end): restarts that
-    /// brought nothing. Past ``DeliveryEngine/restartsBeforeAssigningAgain`` it is assigned again instead.
+    /// brought nothing. Past ``DeliveryEngine/restartsBeforeAssigningAgain(afterInVain:)`` (doubled for each reassignment
+    /// that brought nothing either) it is assigned again instead, if records wait.
     var fruitlessRestarts = 0
+    /// Assigned with reassignments in vain counted (``DeliveryEngine/reassignsInVain``): the first record or end it
+    /// delivers clears them (a flag here, so that the hot path looks nothing up).
+    var reassignedInVain = false
 
     init(generation: UInt32, phase: Phase, assignedNanos: UInt64) {
         self.generation = generation

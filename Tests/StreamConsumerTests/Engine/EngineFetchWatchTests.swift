@@ -128,6 +128,7 @@ import Testing
                     Issue.record("leader said records wait, yet no reassignment: \(repair)")
                     return windows
                 }
+                engine.assigningAgain([0])
                 _ = engine.revoked([0], incremental: false, now: clock.now)
                 engine.activate([0], committed: [0: 10], now: clock.now)
                 return windows
@@ -141,18 +142,38 @@ import Testing
         engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
         #expect(engine.reassignsInVain == [:])
         #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 11)])])
-        // Reassigned in vain again, then lost, or left to another member: no back-off when it comes back.
-        for _ in 0..<2 {
-            _ = windowsUntilAssignedAgain()
-            #expect(engine.reassignsInVain == [0: 1])
-            _ = engine.lost([0], incremental: false, now: clock.now)
-            #expect(engine.reassignsInVain == [:])
-            engine.activate([0], committed: [0: 10], now: clock.now)
-        }
+        // Reassigned in vain again, then lost, or revoked by the group (cooperative): no back-off when it comes back.
         _ = windowsUntilAssignedAgain()
-        _ = engine.revoked([0], incremental: false, now: clock.now)
-        _ = engine.assigned([5], incremental: false, now: clock.now)
+        #expect(engine.reassignsInVain == [0: 1])
+        _ = engine.lost([0], incremental: false, now: clock.now)
         #expect(engine.reassignsInVain == [:])
+        engine.activate([0], committed: [0: 10], now: clock.now)
+        _ = windowsUntilAssignedAgain()
+        #expect(engine.reassignsInVain == [0: 1])
+        _ = engine.revoked([0], incremental: true, now: clock.now)
+        #expect(engine.reassignsInVain == [:])
+    }
+
+    /// With eager assignment the driver reassigns every partition: each is counted, and one that delivers
+    /// afterwards (a record or its end) is cleared by it; a reassignment decided but never made counts nothing.
+    @Test func eagerReassignmentCountsEveryPartitionUntilItDelivers() {
+        var clock = FakeClock()
+        var engine = makeAtLeastOnce(fetchStallMs: window)
+        engine.activate([0, 1, 2], committed: [0: 10, 1: 20, 2: 30], now: clock.now)
+        #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(0, 10), at(1, 20), at(2, 30)])])
+        #expect(engine.seekFoundNoFetcher([2]) == [.assignAgain([2], .seekFoundNoFetcher)])
+        #expect(engine.reassignsInVain == [:])
+        engine.assigningAgain([0, 1, 2])
+        _ = engine.revoked([0, 1, 2], incremental: false, now: clock.now)
+        #expect(engine.reassignsInVain == [0: 1, 1: 1, 2: 1])
+        engine.activate([0, 1, 2], committed: [0: 10, 1: 20, 2: 30], now: clock.now)
+        #expect(engine.reassigning.isEmpty)
+        engine.handle(partition: 0, offset: 10, outputs: 0, now: clock.now)
+        engine.reachedEnd(partition: 1, offset: 20, now: clock.now)
+        #expect(engine.reassignsInVain == [2: 1])
+        // Partition 2 stays without a fetcher: its next seek error waits for 6 restarts.
+        #expect(watch(&engine, &clock, ms: window).first == .restartFetch([at(0, 11), at(2, 30)]))
+        #expect(engine.seekFoundNoFetcher([2]) == [])
     }
 
     private static func isRestart(ofPartition id: Int32) -> (EngineAction) -> Bool {
@@ -171,6 +192,7 @@ import Testing
         #expect(watch(&engine, &clock, ms: window) == [.restartFetch([at(1, 20)])])
         // Unknown partitions are ignored, one named twice is assigned again once.
         #expect(engine.seekFoundNoFetcher([1, 1, 7]) == [.assignAgain([1], .seekFoundNoFetcher)])
+        engine.assigningAgain([1])
         _ = engine.revoked([1], incremental: false, now: clock.now)
         engine.activate([1], committed: [1: 20], now: clock.now)
         // Still no fetcher after the reassignment: 6 restarts before the next.
@@ -179,6 +201,10 @@ import Testing
             let repair = engine.seekFoundNoFetcher([1])
             #expect(repair == (restart == 6 ? [.assignAgain([1], .seekFoundNoFetcher)] : []), "restart \(restart)")
         }
+        engine.assigningAgain([1])
+        _ = engine.revoked([1], incremental: false, now: clock.now)
+        engine.activate([1], committed: [1: 20], now: clock.now)
+        #expect(engine.reassignsInVain == [1: 2])
         // Its end reached: delivered, so the next seek without a fetcher is repaired at once again.
         engine.reachedEnd(partition: 1, offset: 20, now: clock.now)
         #expect(engine.seekFoundNoFetcher([1]) == [.assignAgain([1], .seekFoundNoFetcher)])
