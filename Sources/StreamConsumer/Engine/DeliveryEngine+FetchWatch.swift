@@ -75,9 +75,9 @@ extension DeliveryEngine {
     /// How many more restarts a partition waits for before it is assigned again, when its last `inVain`
     /// reassignments brought nothing either (``reassignsInVain``): twice as many for each, up to 16 times
     /// (3, 6, 12, 24, 48 restarts and the look-up's window: with the default 30 s window 2, 3.5, 6.5, 12.5, then
-    /// every 24.5 minutes). With eager
-    /// assignment a reassignment pauses, flushes and commits every partition, so one that no reassignment mends
-    /// (the fault is elsewhere: `ConsumerPartitionStuck` pages for it) must not cost that every two minutes for hours.
+    /// every 24.5 minutes). With eager assignment a reassignment pauses, flushes and commits every partition, so one
+    /// that no reassignment mends (the fault is elsewhere: `ConsumerPartitionStuck` pages for it) must not cost that
+    /// every two minutes for hours.
     static func restartsBeforeAssigningAgain(afterInVain inVain: Int) -> Int {
         restartsBeforeAssigningAgain << min(inVain, maximumReassignBackOffDoublings)
     }

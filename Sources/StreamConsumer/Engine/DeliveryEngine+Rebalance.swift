@@ -13,8 +13,6 @@ extension DeliveryEngine {
             let gone = parked.keys.filter { !ids.contains($0) }.sorted()
             for id in gone { parked[id] = nil }
             if !gone.isEmpty { actions.append(.resetState(gone)) }
-            // The fetch watch's back-off is for partitions it reassigns itself; another member's are not ours.
-            if !reassignsInVain.isEmpty { reassignsInVain = reassignsInVain.filter { ids.contains($0.key) } }
         }
         for id in ids {
             nextGeneration &+= 1

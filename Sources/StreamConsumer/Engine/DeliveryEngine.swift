@@ -210,14 +210,15 @@ struct DeliveryEngine<Commits: CommitStrategy>: Sendable {
 
     /// The end of `partition` was reached at `offset` (the offset a next record would have).
     mutating func reachedEnd(partition: Int32, offset: Int64, now: UInt64) {
-        withPartition(partition) { state in
+        let deliveredAfterReassign = withPartition(partition) { state in
             state.atEnd = true
             state.endOffset = offset
             state.heardNanos = now
             state.fruitlessRestarts = 0
-            state.reassignedInVain = false
-        }
-        if !reassignsInVain.isEmpty { reassignsInVain[partition] = nil }
+            defer { state.reassignedInVain = false }
+            return state.reassignedInVain
+        } ?? false
+        if deliveredAfterReassign { reassignsInVain[partition] = nil }
     }
 
     private func isCurrent(_ record: OutputRecord) -> Bool {
