@@ -13,6 +13,8 @@ struct PartitionPipelines {
 
     private var dense: [RecordPipeline?] = []
     private var sparse: [Int32: RecordPipeline] = [:]
+    /// Products held across all partitions, kept up to date as pipelines change (see ``productCount``).
+    private var products = 0
 
     /// The pipeline of `partition`, created from `template` on first use.
     subscript(partition: Int32, default template: @autoclosure () -> RecordPipeline) -> RecordPipeline {
@@ -25,7 +27,9 @@ struct PartitionPipelines {
         }
         _modify {
             guard partition >= 0, partition < Self.denseLimit else {
+                let before = sparse[partition]?.productCount ?? 0
                 yield &sparse[partition, default: template()]
+                products += (sparse[partition]?.productCount ?? 0) - before
                 return
             }
             let index = Int(partition)
@@ -33,16 +37,24 @@ struct PartitionPipelines {
             if dense[index] == nil { dense[index] = template() }
             // In place: the element itself is yielded (never nil here). Moving it out into a local and back made
             // Swift copy it on the way back, every reference in it retained and released per record.
+            // The product count is read before and after, while the pipeline is in cache; summing every
+            // partition's for the gauge missed the cache ~3 times per partition (~20 µs per sum, 0.5 % of B's
+            // samples in `profile.sh` when it was summed every 256 records).
+            let before = dense[index]!.productCount
             yield &dense[index]!
+            products += dense[index]!.productCount - before
         }
     }
 
     /// Forgets the pipeline of `partition` (its state goes with it).
     mutating func remove(_ partition: Int32) {
         if partition >= 0, partition < Self.denseLimit {
-            if Int(partition) < dense.count { dense[Int(partition)] = nil }
+            if Int(partition) < dense.count {
+                products -= dense[Int(partition)]?.productCount ?? 0
+                dense[Int(partition)] = nil
+            }
         } else {
-            sparse[partition] = nil
+            products -= sparse.removeValue(forKey: partition)?.productCount ?? 0
         }
     }
 
@@ -51,10 +63,13 @@ struct PartitionPipelines {
         // In place, as the subscript yields them (taking one out and putting it back copies it).
         for index in dense.indices where dense[index] != nil { body(&dense[index]!) }
         for index in sparse.indices { body(&sparse.values[index]) }
+        products = Self.sum(dense: dense, sparse: sparse)
     }
 
     /// Products held across all partitions.
-    var productCount: Int {
+    var productCount: Int { products }
+
+    private static func sum(dense: [RecordPipeline?], sparse: [Int32: RecordPipeline]) -> Int {
         var total = 0
         for index in dense.indices { total += dense[index]?.productCount ?? 0 }
         for pipeline in sparse.values { total += pipeline.productCount }
